@@ -1,0 +1,1 @@
+"""Batch evals: how closely a grader agrees with human graders."""
