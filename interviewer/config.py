@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from interviewer.errors import ConfigError
 
 
 def _default_data_dir() -> Path:
@@ -113,5 +115,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings once at start-up; keyword overrides win over the environment."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Build the settings once at start-up; keyword overrides win over the environment.
+
+    An invalid value becomes a `ConfigError` naming the environment variable to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"INTERVIEWER_{str(err['loc'][0]).upper()}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems} (see the README's configuration table)") from exc
