@@ -39,7 +39,7 @@ from interviewer.sessions import (
     TurnKind,
     new_session_id,
 )
-from interviewer.turns import TurnType, classify_turn
+from interviewer.turns import classify_turn
 
 # Grades a (question, answer) pair; key_points narrows the rubric (a follow-up probes one point).
 GradeFn = Callable[[QuestionView, str, list[RubricPoint] | None], Grade]
@@ -304,7 +304,9 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         record = load(state)
         current = record.current
         assert current is not None
-        target = _follow_up_target(current) or _first_unhinted(current)
+        open_follow_up = _open_follow_up(current)
+        asked_point = [p for p in current.key_points if open_follow_up and p.id == open_follow_up.point_id]
+        target = (asked_point[0] if asked_point else None) or _follow_up_target(current) or _first_unhinted(current)
         if target is None:
             _say(record, _t(record, "no_hint"), "hint")
         else:
@@ -386,7 +388,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         ("next", next_question), ("skip", skip), ("hint", hint), ("clarify", clarify), ("repeat", repeat),
         ("redirect", redirect), ("report", report),
     ]:
-        graph.add_node(name, node)  # type: ignore[call-overload]
+        graph.add_node(name, node)
     graph.add_edge(START, "pick")
     graph.add_edge("ask", "wait")
     graph.add_conditional_edges("wait", route, ["grade", "skip", "hint", "clarify", "repeat", "report", "redirect"])
@@ -541,8 +543,7 @@ class Interview:
 
     def _run(self, graph_input: Any) -> Iterator[dict[str, Any]]:
         with self._lock:
-            for chunk in self._graph.stream(graph_input, self._config, stream_mode="custom", durability="sync"):
-                yield chunk
+            yield from self._graph.stream(graph_input, self._config, stream_mode="custom", durability="sync")
 
     def close(self) -> None:
         self._conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from interviewer.llm import Usage
@@ -62,10 +63,31 @@ def _gaps(record: SessionRecord) -> list[dict]:
     return [
         {
             "point": point.text, "verdict": verdict, "question": q.question, "topic": q.topic,
-            "reference": q.reference, "source": q.source,
+            "reference": reference_passage(q.reference, f"{point.text} {point.covers}"), "source": q.source,
         }
         for _, q, point, verdict in found[:3]
     ]
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；.!?;])\s*")
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", " ", text.lower())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def reference_passage(reference: str, point: str, max_sentences: int = 2) -> str:
+    """The sentences of the reference that best match a key point (character-bigram overlap), in
+    their original order: what to study for that gap, without the whole reference every time."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(reference) if s.strip()]
+    if len(sentences) <= max_sentences:
+        return reference.strip()
+    wanted = _bigrams(point)
+    ranked = sorted(range(len(sentences)), key=lambda i: -len(wanted & _bigrams(sentences[i])))
+    keep = sorted(ranked[:max_sentences])
+    joiner = "" if re.search(r"[\u4e00-\u9fff]", reference) else " "
+    return joiner.join(sentences[i] for i in keep)
 
 
 def _strengths(record: SessionRecord) -> list[str]:

@@ -199,7 +199,7 @@ class SessionStore:
     def exists(self, session_id: str) -> bool:
         return self._conn.execute("SELECT 1 FROM sessions WHERE id=?", (session_id,)).fetchone() is not None
 
-    def list(self, profile: str | None = None, limit: int = 100) -> list[SessionRecord]:
+    def list_records(self, profile: str | None = None, limit: int = 100) -> list[SessionRecord]:
         query = "SELECT record FROM sessions"
         args: tuple = ()
         if profile:
@@ -247,7 +247,7 @@ class SessionStore:
     def recent_item_ids(self, profile: str, limit: int = 60) -> list[str]:
         """Questions the candidate saw most recently (finished or not), newest first."""
         seen: list[str] = []
-        for record in self.list(profile, limit=50):
+        for record in self.list_records(profile, limit=50):
             for q in reversed(record.questions):
                 if q.item_id not in seen:
                     seen.append(q.item_id)

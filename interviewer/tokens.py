@@ -35,7 +35,7 @@ def _encoding_source(name: str) -> tuple[str, str]:
         raise _Captured
 
     original = public.load_tiktoken_bpe
-    public.load_tiktoken_bpe = capture  # type: ignore[assignment]
+    public.load_tiktoken_bpe = capture
     try:
         getattr(public, name)()
     except _Captured:

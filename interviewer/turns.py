@@ -78,8 +78,8 @@ def classify_turn(text: str) -> TurnType:
     if not norm:
         return "skip"
     for kind in ("end", "skip", "hint", "repeat"):
-        if _matches(norm, _PATTERNS[kind]):  # type: ignore[index]
-            return kind  # type: ignore[return-value]
+        if _matches(norm, _PATTERNS[kind]):
+            return kind
     short = len(norm) <= 80
     if short and norm.endswith(("?", "？")) and _matches(norm, _CLARIFY):
         return "clarify"

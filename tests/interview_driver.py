@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from interview_fakes import ScriptedGrader, make_deps  # noqa: E402
+from interview_fakes import ScriptedGrader, make_deps
 
-from interviewer.interview import Interview  # noqa: E402
-from interviewer.sessions import InterviewSetup  # noqa: E402
+from interviewer.interview import Interview
+from interviewer.sessions import InterviewSetup
 
 
 class SlowOnDemand(ScriptedGrader):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from interviewer.bank import BankItem, QuestionView, RubricPoint
 from interviewer.grader import Grade, PointVerdict
@@ -43,7 +44,7 @@ class ScriptedGrader:
     """Grades by keywords: 'alpha'/'beta'/'gamma' (or 甲/乙/丙) in the answer cover those points.
     Records every call; an optional delay lets a test kill the process mid-grading."""
 
-    WORDS = {"k1": ("alpha", "甲"), "k2": ("beta", "乙"), "k3": ("gamma", "丙")}
+    WORDS: ClassVar[dict[str, tuple[str, str]]] = {"k1": ("alpha", "甲"), "k2": ("beta", "乙"), "k3": ("gamma", "丙")}
 
     def __init__(self, delay: float = 0.0, fail: bool = False):
         self.calls: list[tuple[str, str, list[str] | None]] = []

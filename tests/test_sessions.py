@@ -45,8 +45,8 @@ def test_save_load_list_delete(tmp_path: Path) -> None:
     store.save(a)
     store.save(b)
     assert store.load("a").setup.profile == "ann"
-    assert [r.id for r in store.list("ann")] == ["a"]
-    assert {r.id for r in store.list()} == {"a", "b"}
+    assert [r.id for r in store.list_records("ann")] == ["a"]
+    assert {r.id for r in store.list_records()} == {"a", "b"}
     store.delete("a")
     assert not store.exists("a")
     with pytest.raises(SessionError, match="no session"):
