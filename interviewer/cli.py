@@ -46,7 +46,9 @@ def ingest(
     from interviewer.store import open_store
 
     try:
-        store = open_store(_settings())
+        # ingestion writes article chunks only; syncing the curated bank (slow on first use) is
+        # left to the commands that search it
+        store = open_store(_settings(), sync_bank=False)
     except InterviewerError as exc:
         raise _fail(exc) from exc
     columns = (TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -78,11 +80,48 @@ def ingest(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
-    k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many results.")] = 5,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only 'questions' (bank items) or 'articles' (article chunks).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Only zh or en.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Only this topic slug (questions).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Hybrid (vector + BM25) search over the question bank and ingested articles."""
-    raise typer.Exit(code=2)  # filled in by the retrieval work
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from interviewer.store import KINDS, open_store
+
+    if kind is not None and kind not in KINDS:
+        raise _fail(InterviewerError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}"))
+    where = {name: value for name, value in (("lang", lang), ("topic", topic)) if value}
+    # The first open embeds the question bank; show that on stderr so --json output stays clean.
+    with Progress(
+        TextColumn("[bold]indexing the question bank[/]"), BarColumn(), MofNCompleteColumn(),
+        console=err_console, disable=json_out or not err_console.is_terminal, transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+        try:
+            store = open_store(_settings(), progress=lambda done, total: bar.update(task, completed=done, total=total))
+            hits = store.search(
+                query, k=k, kinds=(kind,) if kind else KINDS, where=where or None
+            )
+        except InterviewerError as exc:
+            raise _fail(exc) from exc
+    if json_out:
+        console.print_json(data=[hit.model_dump() for hit in hits])
+        return
+    if not hits:
+        console.print("no results (ingest articles with `interviewer ingest PATH`)")
+        return
+    table = Table("#", "kind", "source", "snippet", show_lines=True)
+    for rank, hit in enumerate(hits, start=1):
+        source = hit.item_id if hit.origin == "bank" else f"{Path(hit.source).name} #{hit.position}"
+        snippet = " ".join(hit.text.split())
+        table.add_row(str(rank), hit.kind, f"{source}\n[dim]{hit.lang} {hit.topic}[/]", snippet[:160])
+    console.print(table)
 
 
 # --- batch evals (issue: eval harness) ----------------------------------------------------------
@@ -212,6 +251,162 @@ def sessions_delete(session_id: Annotated[str, typer.Argument(help="The session 
     except InterviewerError as exc:
         raise _fail(exc) from exc
     console.print(f"deleted {session_id}")
+
+
+# --- model layer (issue: model layer) ------------------------------------------------------------
+@app.command("serve-model")
+def serve_model(
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Any GGUF file (default: the packaged model).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: INTERVIEWER_MODEL_PORT; 0 = free).")
+    ] = None,
+) -> None:
+    """Run the embedded llama.cpp server in the foreground until Ctrl-C; apps on this data dir use it."""
+    from interviewer import local_model
+
+    def announce(state: local_model.ServerState) -> None:
+        console.print(
+            f"serving [bold]{state.model_name}[/] at {state.base_url} (pid {state.pid}, {state.slots} slots, "
+            f"context {state.ctx}); Ctrl-C stops it"
+        )
+
+    try:
+        local_model.serve_foreground(_settings(), model_path=model, port=port, on_ready=announce)
+    except InterviewerError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+    console.print("model server stopped")
+
+
+def _doctor_hints(settings: Settings, check: object) -> list[str]:
+    from interviewer.llm import EndpointCheck
+
+    assert isinstance(check, EndpointCheck)
+    hints: list[str] = []
+    kind = check.endpoint.kind if check.endpoint else ("embedded" if settings.uses_embedded_model else "")
+    if not check.answers:
+        hints.append(check.error)
+    if kind == "embedded":
+        hints.append(
+            "using the embedded model (no OPENAI_API_KEY / OPENAI_BASE_URL set); set either to use "
+            "OpenAI or another OpenAI-compatible server"
+        )
+        if check.answers and check.round_trip and check.round_trip > 10:
+            hints.append("the embedded model is slow here; INTERVIEWER_LOCAL_MODEL=0.5b is faster (worse grading)")
+    return hints
+
+
+@app.command()
+def doctor(json_out: JsonFlag = False) -> None:
+    """Show which model endpoint is in use and whether it answers, plus embeddings, Chroma and data dir."""
+    import json
+
+    from interviewer.llm import check_endpoint
+
+    settings = _settings()
+    check = check_endpoint(settings)
+    report = {
+        "endpoint": check.model_dump(mode="json"),
+        "embeddings": settings.embeddings
+        + (f" at {settings.embeddings_url or settings.openai_base_url}" if settings.embeddings == "openai" else ""),
+        "chroma": f"server at {settings.chroma_url}" if settings.chroma_url else f"embedded in {settings.chroma_dir}",
+        "data_dir": str(settings.data_dir),
+        "hints": _doctor_hints(settings, check),
+    }
+    if json_out:
+        console.print_json(json.dumps(report, ensure_ascii=False))
+    else:
+        endpoint = check.endpoint
+        rows = [
+            ("endpoint", endpoint.kind if endpoint else "?"),
+            ("URL", endpoint.base_url if endpoint else "?"),
+            ("model", endpoint.model if endpoint else "?"),
+            ("answers", "[green]yes[/]" if check.answers else "[red]no[/]"),
+            ("round trip", f"{check.round_trip:.2f} s" if check.round_trip is not None else "-"),
+            ("embeddings", str(report["embeddings"])),
+            ("Chroma", str(report["chroma"])),
+            ("data dir", str(settings.data_dir)),
+        ]
+        for name, value in rows:
+            console.print(f"[bold]{name:>11}[/]  {value}")
+        for hint in report["hints"]:
+            console.print(f"[yellow]hint:[/] {hint}")
+    if not check.answers:
+        raise typer.Exit(code=1)
+
+
+# --- web UI (issue: Gradio app) -------------------------------------------------------------------
+@app.command()
+def ui(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: INTERVIEWER_HOST).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: INTERVIEWER_PORT, 7860).")] = None,
+) -> None:
+    """Serve the web app in the browser (the same app as `python ui.py`)."""
+    import importlib.util
+
+    # ui.py is the repo-root shell around the package (STYLE: a thin UI file); load that same file.
+    path = Path(__file__).resolve().parent.parent / "ui.py"
+    spec = importlib.util.spec_from_file_location("interviewer_ui", path)
+    if spec is None or spec.loader is None or not path.exists():
+        raise _fail(InterviewerError(f"{path} not found: the web UI runs from a source checkout "
+                                     "(pip install -e . in the repository), or run `python ui.py` there"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        module.main(host=host, port=port)
+    except InterviewerError as exc:
+        raise _fail(exc) from exc
+
+
+# --- grader (issue 5) ----------------------------------------------------------------------------
+@app.command("grade")
+def grade_command(
+    question: Annotated[str, typer.Option("--question", "-q", help="The interview question.")],
+    answer: Annotated[str, typer.Option("--answer", "-a", help="The candidate's answer ('-' reads stdin).")],
+    reference: Annotated[
+        list[str] | None, typer.Option("--reference", "-r", help="A reference answer (repeatable). "
+                                       "Without one, the knowledge base is searched.")
+    ] = None,
+    score_max: Annotated[float, typer.Option("--score-max", help="Top of the scale.")] = 10.0,
+    fallback: Annotated[bool, typer.Option("--fallback/--no-fallback",
+                                           help="Use the similarity grader if no model answers.")] = True,
+    json_out: JsonFlag = False,
+) -> None:
+    """Grade one answer: score, per-key-point verdicts with evidence, feedback and flags."""
+    import sys
+
+    from rich.table import Table
+
+    from interviewer.grader import grade, grade_json
+
+    text = sys.stdin.read() if answer == "-" else answer
+    try:
+        result = grade(question, text, references=reference or None, score_max=score_max,
+                       fallback=fallback, settings=_settings())
+    except InterviewerError as exc:
+        raise _fail(exc) from exc
+    if json_out:
+        console.print_json(grade_json(result))
+        raise typer.Exit(code=0 if result.status == "graded" else 1)
+    if result.status != "graded":
+        raise _fail(InterviewerError(f"not graded: {result.error}"))
+    console.print(f"[bold]score {result.score:g} / {result.score_max:g}[/]  "
+                  f"(confidence {result.confidence:.2f}, {result.grader} {result.model}, {result.latency:.1f}s)")
+    if result.verdicts:
+        table = Table("point", "verdict", "evidence from the answer")
+        colour = {"covered": "green", "partly": "yellow", "missing": "red"}
+        for v in result.verdicts:
+            table.add_row(v.point, f"[{colour[v.verdict]}]{v.verdict}[/]", v.evidence or "-")
+        console.print(table)
+    if result.feedback:
+        console.print(result.feedback)
+    if result.flags:
+        console.print("flags: " + ", ".join(result.flags))
+    if result.citations:
+        console.print("sources: " + ", ".join(result.citations))
 
 
 def main() -> None:

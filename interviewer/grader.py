@@ -1,18 +1,56 @@
-"""Grader: the `Grade` result and `grade()`, which scores an answer against a key-point rubric."""
+"""Grader: the `Grade` result and `grade()`, which scores an answer against a key-point rubric.
+
+One model call per answer: the model sees instructions, question, reference and numbered key points
+(a prefix shared by every answer to that question, so the server's prompt cache serves it) and the
+fenced answer last, and replies with verdict codes only. Evidence, missing points and feedback are
+written here from those codes; the score blends the weighted verdicts with cheap lexical signals
+using weights fitted offline (`prompts/grade_weights.json`, see `benchmarks/bench_grader.py`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+import time
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, Field, create_model
 
-from interviewer.llm import Usage
+from interviewer.bank import RubricPoint
+from interviewer.errors import BadModelOutput, InterviewerError, ModelError
+from interviewer.llm import Usage, complete, model_name, parse_structured
+from interviewer.manipulation import clean_text, noisy_copy, screen
+from interviewer.prompts import PROMPTS_DIR, render, render_messages
+from interviewer.rubric import (
+    KeyPointMethod,
+    derive_key_points,
+    evidence_for,
+    is_chinese,
+    recall,
+    terms,
+)
+from interviewer.tokens import truncate_to_tokens
+
+if TYPE_CHECKING:
+    from interviewer.config import Settings
 
 Verdict = Literal["covered", "partly", "missing"]
 Flag = Literal[
     "empty", "off_topic", "injection_attempt", "truncated", "wrong_language", "reference_copy",
     "keyword_stuffing", "fallback_grader", "low_confidence",
 ]
+
+# Bump when prompts/grade.*.md, prompts/grade_weights.json or the scoring code change: the eval
+# harness caches predictions per prompt version.
+PROMPT_VERSION = "grade-v1"
+ANSWER_TOKEN_BUDGET = 600  # ~2-3x a thorough interview answer; keeps a call under ~1k tokens
+REFERENCE_TOKEN_BUDGET = 500
+WEIGHTS_PATH = PROMPTS_DIR / "grade_weights.json"
+_CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
+_CAP_KEYWORD_STUFFING = 0.4  # a word list shows recognition, not understanding
+_CAP_NOISY_COPY = 0.3  # the reference pasted back among junk is not an answer
+_CAP_OFF_TOPIC = 0.2
 
 
 class PointVerdict(BaseModel):
@@ -44,8 +82,315 @@ class Grade(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="Tokens spent (prompt / cached / completion).")
     latency: float = Field(default=0.0, description="Seconds spent grading.")
     error: str | None = Field(default=None, description="Why the answer is ungraded, when it is.")
+    model_score: float | None = Field(
+        default=None, description="The weighted verdicts alone on 0..1, before blending with signals."
+    )
+    signals: dict[str, float] = Field(default_factory=dict, description="Lexical signals used in the score.")
 
     @property
     def normalized(self) -> float | None:
         """Score on 0..1, or None when ungraded."""
         return None if self.score is None else self.score / self.score_max
+
+
+# --- scoring --------------------------------------------------------------------------------------
+class Blend(BaseModel):
+    """A linear blend of features, clipped to 0..1."""
+
+    intercept: float = Field(description="Constant term.")
+    coef: dict[str, float] = Field(description="Weight per feature name.")
+
+    def apply(self, features: dict[str, float]) -> float:
+        value = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.coef.items())
+        return min(1.0, max(0.0, value))
+
+
+class Weights(BaseModel):
+    """Fitted blends for the LLM grader and for the no-LLM fallback, with their provenance."""
+
+    llm: Blend = Field(description="Blend of the model's verdict score with the lexical signals.")
+    similarity: Blend = Field(description="Blend of lexical signals only (fallback when no model answers).")
+    command: str = Field(default="", description="The command that produced these weights.")
+    notes: dict[str, Any] = Field(default_factory=dict, description="Rows used, CV figures, date.")
+
+
+# Used only until `prompts/grade_weights.json` is fitted: verdicts alone / recall alone.
+_UNFITTED = Weights(
+    llm=Blend(intercept=0.0, coef={"verdicts": 1.0}),
+    similarity=Blend(intercept=0.0, coef={"token_recall": 1.0}),
+    command="(unfitted defaults)",
+)
+
+
+@cache
+def load_weights() -> Weights:
+    """The committed blend weights, or plain defaults when none have been fitted yet."""
+    if not WEIGHTS_PATH.exists():
+        return _UNFITTED
+    return Weights.model_validate_json(WEIGHTS_PATH.read_text(encoding="utf-8"))
+
+
+def lexical_signals(question: str, answer: str, references: list[str], points: list[RubricPoint], lang: str) -> dict[str, float]:
+    """Cheap, model-free overlap of answer and reference: the similarity grader's features (one
+    definition of each signal in the project) plus key-point term coverage."""
+    from interviewer import similarity  # imported here: similarity imports Grade from this module
+
+    found = similarity.features(question, references, answer, lang, key_points=points)
+    return {name: float(found.get(name, 0.0)) for name in (*similarity.FEATURES, "keypoint_coverage")}
+
+
+def verdict_score(verdicts: list[PointVerdict]) -> float:
+    """Weighted share of key points covered: covered = 1, partly = 0.5, missing = 0."""
+    value = {"covered": 1.0, "partly": 0.5, "missing": 0.0}
+    total = sum(v.weight for v in verdicts)
+    return sum(v.weight * value[v.verdict] for v in verdicts) / total if total else 0.0
+
+
+# --- the model call -------------------------------------------------------------------------------
+@cache
+def _verdict_schema(n_points: int) -> type[BaseModel]:
+    """JSON schema for exactly `n_points` codes; the server turns it into a grammar, so a small
+    model cannot produce prose or the wrong number of codes."""
+    return create_model(
+        "Verdicts",
+        v=(list[Literal[0, 1, 2]], Field(min_length=n_points, max_length=n_points)),
+        err=(Literal[0, 1], Field(default=0)),
+    )
+
+
+def _numbered(points: list[RubricPoint]) -> str:
+    return "\n".join(f"{i + 1}. {p.text}" + (f" ({p.covers})" if p.covers else "") for i, p in enumerate(points))
+
+
+def _ask_verdicts(
+    model: BaseChatModel, messages: list[BaseMessage], n_points: int, lang: str
+) -> tuple[BaseModel | None, Usage, str]:
+    """One call plus at most one repair; returns (parsed or None, usage, error text)."""
+    schema = _verdict_schema(n_points)
+    reply = complete(model, messages, schema=schema, max_tokens=8 + 4 * n_points)
+    usage = reply.usage
+    try:
+        return parse_structured(reply.text, schema), usage, ""
+    except BadModelOutput as first:
+        repair = render("grade_repair", lang, n=n_points, error=str(first)[:300])
+        retry = [*messages, AIMessage(content=reply.text[:500]), HumanMessage(content=repair)]
+        second = complete(model, retry, schema=schema, max_tokens=8 + 4 * n_points)
+        usage = usage + second.usage
+        try:
+            return parse_structured(second.text, schema), usage, ""
+        except BadModelOutput as again:
+            return None, usage, f"the model's verdicts could not be parsed after one repair: {again}"
+
+
+# --- text for the candidate -----------------------------------------------------------------------
+def _feedback(verdicts: list[PointVerdict], lang: str, flags: list[str]) -> str:
+    covered = [v.point for v in verdicts if v.verdict == "covered"]
+    partly = [v.point for v in verdicts if v.verdict == "partly"]
+    missing = [v.point for v in verdicts if v.verdict == "missing"]
+    zh = lang == "zh"
+    parts = []
+    if covered:
+        parts.append(("答到了：" if zh else "Good: you covered ") + ("；".join(covered) if zh else "; ".join(covered)) + ("。" if zh else "."))
+    if partly:
+        parts.append(("说得不完整：" if zh else "Only partly: ") + ("；".join(partly) if zh else "; ".join(partly)) + ("。" if zh else "."))
+    if missing:
+        parts.append(("还应补充：" if zh else "Add: ") + ("；".join(missing) if zh else "; ".join(missing)) + ("。" if zh else "."))
+    if "injection_attempt" in flags:
+        parts.append("回答中对评分者的指令已被忽略，只按内容评分。" if zh else "Instructions to the grader in the answer were ignored; only the content was graded.")
+    return " ".join(parts)
+
+
+def _grade_from_codes(codes: list[int], points: list[RubricPoint], content: str) -> list[PointVerdict]:
+    verdicts = []
+    for point, code in zip(points, codes, strict=True):
+        quote, _ = evidence_for(point, content) if code else ("", 0.0)
+        verdicts.append(PointVerdict(point_id=point.id, point=point.text, weight=point.weight,
+                                     verdict=_CODES[code], evidence=quote))
+    return verdicts
+
+
+def _lexical_verdicts(points: list[RubricPoint], content: str) -> list[PointVerdict]:
+    """Verdicts from term recall alone (fallback grader): >= .6 covered, >= .3 partly."""
+    verdicts = []
+    for point in points:
+        quote, _strength = evidence_for(point, content)
+        share = recall(point.text, content)
+        verdict: Verdict = "covered" if share >= 0.6 else "partly" if share >= 0.3 else "missing"
+        verdicts.append(PointVerdict(point_id=point.id, point=point.text, weight=point.weight,
+                                     verdict=verdict, evidence=quote if verdict != "missing" else ""))
+    return verdicts
+
+
+# --- references -----------------------------------------------------------------------------------
+def _retrieve(question: str, store: Any, k: int = 3) -> tuple[list[str], list[str]]:
+    """Best references from the knowledge base: (texts, ids)."""
+    hits = store.search(question, k=k)
+    return [hit.text for hit in hits], [hit.id for hit in hits]
+
+
+def _default_store(settings: Settings) -> Any:
+    """The knowledge store, if one has been built; opening creates and embeds the bank, which is
+    far too slow to do implicitly while grading one answer."""
+    if not settings.chroma_url and not settings.chroma_dir.exists():
+        return None
+    try:
+        from interviewer.store import open_store  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return open_store(settings)
+    except InterviewerError:
+        return None
+
+
+def _default_model(settings: Settings) -> BaseChatModel:
+    from interviewer.llm import build_chat_model
+
+    return build_chat_model(settings)
+
+
+# --- grade() --------------------------------------------------------------------------------------
+def grade(
+    question: str,
+    answer: str,
+    *,
+    references: list[str] | None = None,
+    key_points: list[RubricPoint] | None = None,
+    score_max: float = 10,
+    model: BaseChatModel | None = None,
+    store: Any = None,
+    lang: str | None = None,
+    citations: list[str] | None = None,
+    fallback: bool = False,
+    key_point_method: KeyPointMethod = "split",
+    settings: Settings | None = None,
+) -> Grade:
+    """Grade `answer` to `question` on 0..score_max. Never raises for bad answers: empty, huge,
+    odd characters or manipulative text all give a Grade. Model output that cannot be parsed after
+    one repair gives an ungraded Grade; an unreachable model gives an ungraded Grade, or with
+    `fallback=True` the lexical grade flagged `fallback_grader`."""
+    from interviewer.config import load_settings
+
+    started = time.perf_counter()
+    settings = settings or load_settings()
+    lang = lang or ("zh" if is_chinese(question) else "en")
+    base: dict[str, Any] = {"score_max": score_max, "prompt_version": PROMPT_VERSION}
+    flags: list[str] = []
+
+    text, cut = truncate_to_tokens(clean_text(answer or ""), ANSWER_TOKEN_BUDGET)
+    if cut:
+        flags.append("truncated")
+    if not text:
+        return Grade(status="graded", score=0.0, flags=["empty"], confidence=1.0, grader="rule",
+                     feedback="没有作答。" if lang == "zh" else "No answer was given.", **base,
+                     latency=time.perf_counter() - started)
+
+    references = [r for r in (references or []) if r and r.strip()]
+    citations = list(citations or [])
+    if not references and not key_points:
+        store = store if store is not None else _default_store(settings)
+        if store is not None:
+            references, found = _retrieve(question, store)
+            citations.extend(found)
+    if not references and not key_points:
+        return Grade(status="ungraded", error="no reference answer: pass one (--reference) or ingest a "
+                     "knowledge base that covers this question", flags=flags, **base,  # type: ignore[arg-type]
+                     latency=time.perf_counter() - started)
+    references = [truncate_to_tokens(r, REFERENCE_TOKEN_BUDGET)[0] for r in references]
+    primary = references[0] if references else "\n".join(p.text for p in key_points or [])
+
+    screening = screen(text, question=question, references=references)
+    flags.extend(screening.flags)
+    content = screening.content
+    if text and (is_chinese(text) != (lang == "zh")) and len(terms(text)) >= 3:
+        flags.append("wrong_language")
+    if not content:  # nothing but instructions to the grader
+        return Grade(status="graded", score=0.0, flags=[*flags, "empty"], confidence=0.9, grader="rule",  # type: ignore[list-item]
+                     feedback=_feedback([], lang, flags) or "No content to grade.", citations=citations, **base,
+                     latency=time.perf_counter() - started)
+
+    usage = Usage()
+    try:
+        if model is None:
+            model = _default_model(settings)
+        if key_points:
+            points = list(key_points)
+        else:
+            points, spent = derive_key_points(question, primary, lang=lang, method=key_point_method,
+                                              model=model, cache_dir=settings.cache_dir)
+            usage = usage + spent
+        messages = render_messages("grade", lang, question=question, reference=primary,
+                                   points=_numbered(points), answer=content)
+        parsed, spent, error = _ask_verdicts(model, messages, len(points), lang)
+        usage = usage + spent
+    except ModelError as exc:
+        if fallback:
+            points = list(key_points) if key_points else derive_key_points(question, primary, lang=lang)[0]
+            return _similarity_grade(question, content, references or [primary], points, flags, lang, citations,
+                                     base, started)
+        return Grade(status="ungraded", error=f"the model could not be reached: {exc}", flags=flags,  # type: ignore[arg-type]
+                     citations=citations, usage=usage, **base, latency=time.perf_counter() - started)
+    name = model_name(model)
+    if parsed is None:
+        return Grade(status="ungraded", error=error, flags=flags, citations=citations, model=name,  # type: ignore[arg-type]
+                     usage=usage, **base, latency=time.perf_counter() - started)
+
+    codes: list[int] = list(parsed.v)  # type: ignore[attr-defined]
+    verdicts = _grade_from_codes(codes, points, content)
+    signals = lexical_signals(question, content, references or [primary], points, lang)
+    from_verdicts = verdict_score(verdicts)
+    features = {**signals, "verdicts": from_verdicts, "err": float(parsed.err)}  # type: ignore[attr-defined]
+    weights = load_weights()
+    blended = weights.llm.apply(features)
+    lexical = weights.similarity.apply(features)
+    final = _apply_caps(blended, lexical, flags, content)
+    confidence = max(0.05, min(0.95, 0.9 - 0.6 * abs(from_verdicts - lexical) - 0.15 * bool(flags)))
+    if confidence < 0.4:
+        flags.append("low_confidence")
+    return Grade(
+        status="graded", score=round(final * score_max, 2), verdicts=verdicts,
+        factual_errors=(["the answer contains a wrong statement (see the reference)"] if parsed.err else []),  # type: ignore[attr-defined]
+        feedback=_feedback(verdicts, lang, flags), missing_points=[v.point for v in verdicts if v.verdict != "covered"],
+        citations=citations, flags=flags, confidence=round(confidence, 2), grader="llm",  # type: ignore[arg-type]
+        model=name, usage=usage, latency=time.perf_counter() - started, model_score=round(from_verdicts, 4),
+        signals={k: round(v, 4) for k, v in signals.items()}, **base,
+    )
+
+
+def _apply_caps(blended: float, lexical: float, flags: list[str], content: str) -> float:
+    """Manipulation never pays: flagged answers are held to what their content alone supports."""
+    score = blended
+    if "injection_attempt" in flags:
+        score = min(score, lexical + 0.1)
+    if "keyword_stuffing" in flags:
+        score = min(score, _CAP_KEYWORD_STUFFING)
+    if "reference_copy" in flags and ("injection_attempt" in flags or noisy_copy(content)):
+        score = min(score, _CAP_NOISY_COPY)
+    if "off_topic" in flags:
+        score = min(score, _CAP_OFF_TOPIC)
+    return score
+
+
+def _similarity_grade(
+    question: str, content: str, references: list[str], points: list[RubricPoint], flags: list[str], lang: str,
+    citations: list[str], base: dict[str, Any], started: float,
+) -> Grade:
+    """The no-LLM grade: lexical signals through the fitted `similarity` blend."""
+    signals = lexical_signals(question, content, references, points, lang)
+    lexical = load_weights().similarity.apply(signals)
+    final = _apply_caps(lexical, lexical, flags, content)
+    verdicts = _lexical_verdicts(points, content)
+    flags = [*flags, "fallback_grader"]
+    return Grade(
+        status="graded", score=round(final * base["score_max"], 2), verdicts=verdicts,
+        feedback=_feedback(verdicts, lang, flags), missing_points=[v.point for v in verdicts if v.verdict != "covered"],
+        citations=citations, flags=flags, confidence=0.4, grader="similarity", model="",  # type: ignore[arg-type]
+        latency=time.perf_counter() - started, signals={k: round(v, 4) for k, v in signals.items()}, **base,
+    )
+
+
+def grade_json(result: Grade) -> str:
+    """The Grade as indented JSON (CLI --json)."""
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
+
+

@@ -945,7 +945,9 @@ TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
     "gpu-training": ("gpu", "利用率", "分布式", "dataloader", "distributed", "显存", "cuda"),
     "llm": ("大模型", "llm", "大语言模型", "gpt", "prompt", "提示学习"),
     "embeddings": ("词向量", "embedding", "word2vec", "表示学习"),
-    "classical-ml": ("机器学习", "逻辑回归", "线性回归", "knn", "k-means", "聚类", "pca", "强化学习"),
+    "reinforcement-learning": ("强化学习", "模仿学习", "reinforcement", "imitation learning", "q-learning",
+                               "策略梯度", "policy gradient", "奖励", "reward", "行为克隆"),
+    "classical-ml": ("机器学习", "逻辑回归", "线性回归", "knn", "k-means", "聚类", "pca"),
 }
 
 

@@ -72,3 +72,18 @@ class FakeChatModel(BaseChatModel):
         text = str(message.content)
         for i in range(0, len(text), 4):
             yield ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + 4]))
+        if message.usage_metadata:  # like ChatOpenAI with stream_usage: usage rides on a last, empty chunk
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=message.usage_metadata))
+
+
+def reply_with_usage(text: str, *, prompt: int, completion: int, cached: int = 0) -> AIMessage:
+    """A queued reply that carries server-style usage (as ChatOpenAI reports it), for usage tests."""
+    return AIMessage(
+        content=text,
+        usage_metadata={
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "total_tokens": prompt + completion,
+            "input_token_details": {"cache_read": cached},
+        },
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from interviewer.config import Settings, load_settings
 from interviewer.errors import ConfigError
 
