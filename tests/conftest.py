@@ -49,3 +49,12 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any connection beyond loopback fails loudly: the default test run needs no network."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged 0.5B GGUF, assembled and verified once per test run (491 MB) and shared by the
+    integration tests that need a real model server but not its judgement."""
+    from interviewer.local_model import PACKAGED_MODELS, assemble
+
+    return assemble(PACKAGED_MODELS["0.5b"], tmp_path_factory.mktemp("models"))
