@@ -136,6 +136,17 @@ def load_topics(knowledge_dir: Path = KNOWLEDGE_DIR) -> list[Topic]:
     return [Topic(**row) for row in data]
 
 
+@cache
+def _topic_names(knowledge_dir: Path = KNOWLEDGE_DIR) -> dict[str, Topic]:
+    return {t.slug: t for t in load_topics(knowledge_dir)}
+
+
+def topic_name(slug: str, lang: Lang) -> str:
+    """The display name of a topic in `lang`; the slug itself for a topic we do not list."""
+    topic = _topic_names().get(slug)
+    return getattr(topic, lang) if topic else slug
+
+
 def load_bank_file(path: Path) -> list[BankItem]:
     """Parse one YAML file of bank items, naming the file and item on any schema error."""
     try:

@@ -24,7 +24,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from interviewer import llm, picker
-from interviewer.bank import BankItem, QuestionView, RubricPoint
+from interviewer.bank import BankItem, QuestionView, RubricPoint, topic_name
 from interviewer.errors import InterviewerError, SessionError
 from interviewer.grader import Grade
 from interviewer.prompts import render_messages
@@ -181,7 +181,8 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         current = record.current
         assert current is not None
         lead = "first" if current.index == 0 else "next"
-        intro = _t(record, lead, n=current.index + 1, total=record.setup.questions, topic=current.topic)
+        intro = _t(record, lead, n=current.index + 1, total=record.setup.questions,
+                   topic=topic_name(current.topic, record.setup.lang))
         _say(record, f"{intro}\n{current.question}", "question")
         return commit(record)
 

@@ -339,8 +339,9 @@ def grade(
     params = params or load_params()
     base: dict[str, Any] = {"grader": "similarity", "model": "", "prompt_version": version, "score_max": score_max}
     if not answer.strip():
+        empty = "没有作答。" if (lang or ("zh" if has_cjk(question) else "en")) == "zh" else "The answer is empty."
         return Grade(status="graded", score=0.0, flags=["empty"], confidence=0.9,
-                     feedback="The answer is empty.", latency=time.perf_counter() - started, **base)
+                     feedback=empty, latency=time.perf_counter() - started, **base)
     answer_cut, truncated = truncate_to_tokens(answer, MAX_ANSWER_TOKENS)
     refs = [r for r in references if r and r.strip()]
     if not refs:
@@ -367,15 +368,20 @@ def grade(
         missing_points=[v.point for v in verdicts if v.verdict != "covered"],
         flags=flags,
         confidence=round(confidence, 3),
-        feedback=_feedback(signals),
+        feedback=_feedback(signals, lang),
         signals={name: round(value, 4) for name, value in signals.items()},
         latency=time.perf_counter() - started,
         **base,
     )
 
 
-def _feedback(signals: dict[str, float]) -> str:
+def _feedback(signals: dict[str, float], lang: str | None = None) -> str:
     recall = signals["token_recall"]
+    if lang == "zh":
+        return (
+            f"仅按字面匹配评分（没有模型评判这次回答）：覆盖了参考答案 {recall:.0%} 的关键词，"
+            f"字符相似度 {signals['char_cosine']:.2f}。"
+        )
     return (
         f"Lexical match only (no model judged this answer): it uses {recall:.0%} of the reference's "
         f"key terms; character similarity {signals['char_cosine']:.2f}."
