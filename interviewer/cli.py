@@ -116,11 +116,14 @@ def search(
     if not hits:
         console.print("no results (ingest articles with `interviewer ingest PATH`)")
         return
-    table = Table("#", "kind", "source", "snippet", show_lines=True)
+    table = Table("#", "kind", show_lines=True)
+    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("snippet", overflow="fold")
     for rank, hit in enumerate(hits, start=1):
         source = hit.item_id if hit.origin == "bank" else f"{Path(hit.source).name} #{hit.position}"
         snippet = " ".join(hit.text.split())
-        table.add_row(str(rank), hit.kind, f"{source}\n[dim]{hit.lang} {hit.topic}[/]", snippet[:160])
+        snippet = snippet if len(snippet) <= 120 else snippet[:119] + "…"
+        table.add_row(str(rank), hit.kind, f"{source}\n[dim]{hit.lang} {hit.topic}[/]", snippet)
     console.print(table)
 
 
