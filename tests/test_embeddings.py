@@ -236,7 +236,9 @@ def test_precomputed_vectors_are_used_instead_of_embedding() -> None:
 
     class Counting:
         identity = "counting"
-        calls: list[list[str]] = []
+
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
 
         def embed_passages(self, texts):  # type: ignore[no-untyped-def]
             self.calls.append(list(texts))
