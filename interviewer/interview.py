@@ -147,6 +147,13 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
     def load(state: State) -> SessionRecord:
         return SessionRecord.model_validate(state["record"])
 
+    def load_current(state: State) -> tuple[SessionRecord, QuestionResult]:
+        """The record and the question being asked (every node after `pick` has one)."""
+        record = load(state)
+        if record.current is None:
+            raise SessionError(f"session {record.id} has no current question")
+        return record, record.current
+
     def commit(record: SessionRecord, **extra: Any) -> dict[str, Any]:
         deps.sessions.save(record)
         return {"record": record.model_dump(mode="json"), **extra}
@@ -177,9 +184,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return Command(goto="ask", update=commit(record))
 
     def ask(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         lead = "first" if current.index == 0 else "next"
         intro = _t(record, lead, n=current.index + 1, total=record.setup.questions,
                    topic=topic_name(current.topic, record.setup.lang))
@@ -204,9 +209,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         }[state["turn"]]
 
     def grade(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         answer = record.transcript[-1].text
         follow_up = _open_follow_up(current)
         points = None
@@ -241,9 +244,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def decide(state: State) -> str:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         if len(current.follow_ups) >= record.setup.max_follow_ups:
             return "next"
         basis = current.provisional
@@ -257,9 +258,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return "follow_up" if strong and not current.follow_ups else "next"
 
     def follow_up(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         target = _follow_up_target(current)
         if target is not None:
             question = target.follow_up or _generic_follow_up(record, target)
@@ -275,9 +274,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def next_question(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         basis = current.grade or current.provisional
         last = None if basis is None or basis.score is None else 10 * basis.score / basis.score_max
         if record.setup.difficulty == "adaptive":
@@ -288,9 +285,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def skip(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         follow_up = _open_follow_up(current)
         if follow_up is not None:
             follow_up.answer = ""
@@ -302,9 +297,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def hint(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         open_follow_up = _open_follow_up(current)
         asked_point = [p for p in current.key_points if open_follow_up and p.id == open_follow_up.point_id]
         target = (asked_point[0] if asked_point else None) or _follow_up_target(current) or _first_unhinted(current)
@@ -318,9 +311,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def clarify(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         request = record.transcript[-1].text
         text = None
         if deps.model is not None:
@@ -353,17 +344,13 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         return commit(record)
 
     def repeat(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         follow_up = _open_follow_up(current)
         _say(record, follow_up.question if follow_up else current.question, "repeat")
         return commit(record)
 
     def redirect(state: State) -> dict[str, Any]:
-        record = load(state)
-        current = record.current
-        assert current is not None
+        record, current = load_current(state)
         follow_up = _open_follow_up(current)
         _say(record, _t(record, "redirect", question=follow_up.question if follow_up else current.question),
              "off_topic")
