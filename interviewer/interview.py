@@ -236,6 +236,12 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
             else:
                 score10 = round(10 * result.score / result.score_max, 1)
                 _say(record, _t(record, "feedback", score=score10, feedback=result.feedback), "feedback")
+        if not current.key_points and verdict_source.verdicts:
+            # An article question has no rubric of its own: keep the one the grader derived, so
+            # follow-ups and the report can refer to its points.
+            current.key_points = [
+                RubricPoint(id=v.point_id, weight=v.weight, text=v.point) for v in verdict_source.verdicts
+            ]
         if follow_up is not None:
             follow_up.grade = verdict_source if record.setup.mode == "practice" else None
         else:

@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interviewer.bank import KNOWLEDGE_DIR, BankItem, QuestionView, load_bank
+from interviewer.bank import KNOWLEDGE_DIR, BankItem, LocalizedQA, QuestionView, load_bank
 from interviewer.config import Settings
 from interviewer.embeddings import (
     Embedder,
@@ -413,6 +413,31 @@ class KnowledgeStore:
             return len(changed) + len(removed)
 
     # --- reading -------------------------------------------------------------------------------
+    def article_items(self) -> list[BankItem]:
+        """Q&A extracted from the ingested articles (current versions only), as one-language bank
+        items without key points, so an interview can ask them too."""
+        index = self.search_index()
+        with _chroma_errors("reading the extracted questions"):
+            got = self._collections["questions"].get(
+                where={"origin": "article"}, include=["documents", "metadatas"]
+            )
+        items: dict[str, BankItem] = {}
+        for record_id, document, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
+            if index.row_of(f"questions/{record_id}") is None or not meta:
+                continue  # a superseded or half-written version
+            question = str(meta.get("question", ""))
+            text = document or ""
+            reference = text[len(question):].strip() if text.startswith(question) else text
+            try:
+                items[str(meta["item_id"])] = BankItem(
+                    id=str(meta["item_id"]), topic=str(meta.get("topic", "")), origin="article",
+                    difficulty=int(meta.get("difficulty", 2) or 2), source=str(meta.get("source", "")),
+                    **{str(meta.get("lang", "zh")): LocalizedQA(question=question, reference=reference)},
+                )
+            except (ValueError, KeyError):
+                continue  # too short to ask (validation), skip rather than break the interview
+        return list(items.values())
+
     def count(self, kind: Kind) -> int:
         with _chroma_errors(f"counting {kind}"):
             return int(self._collections[kind].count())

@@ -69,9 +69,19 @@ def quick_grade(view: QuestionView, answer: str, points: list[RubricPoint] | Non
 
 
 def interview_items(settings: Settings) -> Sequence[BankItem]:
-    """Questions an interview can ask: our curated bank (article-extracted items have no rubric
-    yet, so the grader would derive one per answer; they are searchable but not asked)."""
-    return load_bank()
+    """Questions an interview can ask: our curated bank plus the Q&A extracted from ingested
+    articles (the grader derives their key points from the reference). A knowledge base that was
+    never created is not created here, and one that cannot be read only costs its questions."""
+    bank = list(load_bank())
+    if settings.chroma_url is None and not settings.chroma_dir.exists():
+        return bank
+    from interviewer.store import open_store
+
+    try:
+        return bank + open_store(settings).article_items()
+    except InterviewerError as exc:
+        log.warning("articles' questions left out: %s", exc)
+        return bank
 
 
 def build_deps(settings: Settings, *, model: BaseChatModel | None = None, connect: bool = True) -> tuple[

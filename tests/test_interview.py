@@ -272,3 +272,28 @@ def test_message_saved_before_the_graph_runs_is_replayed_on_resume(isolated_env:
 def test_resume_of_an_unknown_session_is_a_clear_error(isolated_env: Path) -> None:
     with pytest.raises(SessionError, match="no session"):
         Interview.resume(make_deps(isolated_env), "nope")
+
+
+def test_article_question_without_a_rubric_uses_the_graders_points_for_follow_ups(isolated_env: Path) -> None:
+    from interviewer.bank import BankItem
+
+    deps = make_deps(isolated_env)
+    article = BankItem(
+        id="article:abc:001", topic="gradients", origin="article", source="/notes/dl.md",
+        en={"question": "What causes exploding gradients?", "reference": "Large weights multiply through layers."},
+    )
+    deps.items = [article]
+
+    def derived_rubric(view, answer, points):  # type: ignore[no-untyped-def]
+        from interviewer.bank import RubricPoint
+
+        derived = points or [RubricPoint(id="k1", weight=2, text="large weights multiply through layers")]
+        return ScriptedGrader.__call__(ScriptedGrader(), view.model_copy(update={"key_points": derived}),
+                                       answer, points)
+
+    deps.grade = deps.quick_grade = derived_rubric
+    interview, events = Interview.start(deps, InterviewSetup(lang="en", questions=1))
+    drain(events)
+    follow = messages(drain(interview.send("something unrelated")), "follow_up")
+    assert follow and "large weights multiply through layers" in follow[0]
+    assert interview.record.questions[0].key_points[0].text == "large weights multiply through layers"

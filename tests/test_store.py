@@ -284,6 +284,19 @@ def test_extracted_items_are_searchable_questions_tagged_with_their_source(store
     assert store.search("梯度爆炸怎么办", k=3, kinds=("questions",), where={"origin": "article"}) == []
 
 
+
+def test_article_items_come_back_as_askable_questions_of_the_current_version(store: KnowledgeStore) -> None:
+    item = BankItem(
+        id="art-dl-2", topic="gradients", origin="article", source=SOURCE,
+        zh={"question": "什么是梯度消失？", "reference": "深层网络中梯度逐层变小，前面的层几乎学不到东西。"},
+    )
+    store.replace_source(SOURCE, "f1" * 32, _chunks(SOURCE, "f1" * 32, OLD), [item])
+    [back] = store.article_items()
+    assert (back.id, back.origin, back.source, back.langs) == ("art-dl-2", "article", SOURCE, ["zh"])
+    assert back.view("zh").reference == item.zh.reference  # type: ignore[union-attr]
+    store.replace_source(SOURCE, "f2" * 32, _chunks(SOURCE, "f2" * 32, NEW), [])
+    assert store.article_items() == [], "a replaced article's questions are no longer asked"
+
 # --- bank sync -------------------------------------------------------------------------------------
 def test_bank_sync_writes_one_record_per_item_and_language_and_is_idempotent(
     store: KnowledgeStore, embedder: FakeEmbedder
