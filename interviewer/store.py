@@ -429,10 +429,12 @@ class KnowledgeStore:
             text = document or ""
             reference = text[len(question):].strip() if text.startswith(question) else text
             try:
+                qa = LocalizedQA(question=question, reference=reference)
+                en = meta.get("lang") == "en"
                 items[str(meta["item_id"])] = BankItem(
                     id=str(meta["item_id"]), topic=str(meta.get("topic", "")), origin="article",
                     difficulty=int(meta.get("difficulty", 2) or 2), source=str(meta.get("source", "")),
-                    **{str(meta.get("lang", "zh")): LocalizedQA(question=question, reference=reference)},
+                    zh=None if en else qa, en=qa if en else None,
                 )
             except (ValueError, KeyError):
                 continue  # too short to ask (validation), skip rather than break the interview
