@@ -1,12 +1,14 @@
 """Interview speed with the real model: a scripted 5-question interview, timed turn by turn.
 
 Usage: python benchmarks/bench_interview.py [--mode practice|mock] [--lang zh|en] [--questions 5]
-       [--data-dir DIR]
+       [--think SECONDS] [--data-dir DIR]
 
 For every candidate message it records the time from submit to the first interviewer event
 (a streamed token or a whole message), to the grade (practice mode), and to the end of the turn;
 then the whole session's wall time and tokens, split into grading and the rest. Answers are a fixed
-mix of strong, partial and empty replies written here, so runs are comparable. Uses whatever model
+mix of strong, partial and empty replies written here, so runs are comparable. `--think` waits
+before each answer, as a candidate reads and types (the interview primes the grading prompt in
+that time); `--think 0` shows the cost when answers arrive instantly. Uses whatever model
 the settings select (the embedded 1.5B when nothing is configured)."""
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> dict:
         answer = next(answers, None)
         if answer is None:
             break
+        time.sleep(args.think)
         sent = time.perf_counter()
         first = grade_at = None
         for event in interview.send(answer):
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
     grades = [t["grade"] for t in turns if t["grade"] is not None]
     return {
         "model": deps.model and getattr(deps.model, "model_name", ""),
-        "mode": args.mode, "lang": args.lang, "questions": len(record.questions), "turns": len(turns),
+        "mode": args.mode, "lang": args.lang, "think_seconds": args.think, "questions": len(record.questions), "turns": len(turns),
         "status": record.status, "setup_seconds": round(setup_seconds, 1), "wall_seconds": round(wall, 1),
         "first_event_p50": round(statistics.median(firsts), 2) if firsts else None,
         "first_event_p95": round(_percentile(firsts, 0.95), 2) if firsts else None,
@@ -102,6 +105,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["practice", "mock"], default="practice")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--questions", type=int, default=5)
+    parser.add_argument("--think", type=float, default=10.0, help="seconds before each answer")
     parser.add_argument("--data-dir")
     print(json.dumps(run(parser.parse_args()), ensure_ascii=False, indent=2))
 

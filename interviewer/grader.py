@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +55,7 @@ def _files_digest() -> str:
 
 # The eval harness caches predictions per prompt version, so it names the scoring code's version
 # (bump `grade-v1` when the code changes) and a digest of the prompt and weight files it reads.
+log = logging.getLogger(__name__)
 PROMPT_VERSION = f"grade-v1+{_files_digest()}"
 _CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
 _CAP_KEYWORD_STUFFING = 0.4  # a word list shows recognition, not understanding
@@ -268,6 +270,31 @@ def _default_model(settings: Settings) -> BaseChatModel:
 
 
 # --- grade() --------------------------------------------------------------------------------------
+def warm_up(
+    question: str,
+    *,
+    references: list[str] | None = None,
+    key_points: list[RubricPoint] | None = None,
+    model: BaseChatModel,
+    lang: str | None = None,
+) -> None:
+    """Send the grading prompt's static part (everything before the answer) with a one-token reply,
+    so the server's prefix cache holds it when the answer arrives: the interview calls this while
+    the candidate is still thinking. Best effort: a failure only means a slower first grade."""
+    lang = lang or ("zh" if is_chinese(question) else "en")
+    references = [truncate_to_tokens(r, REFERENCE_TOKEN_BUDGET)[0] for r in references or [] if r and r.strip()]
+    primary = references[0] if references else "\n".join(p.text for p in key_points or [])
+    if not primary:
+        return
+    points = list(key_points) if key_points else derive_key_points(question, primary, lang=lang)[0]
+    messages = render_messages("grade", lang, question=question, reference=primary,
+                               points=_numbered(points), answer="")
+    try:
+        complete(model, messages, max_tokens=1)
+    except ModelError as exc:
+        log.info("grading warm-up failed (the first grade will be slower): %s", exc)
+
+
 def grade(
     question: str,
     answer: str,

@@ -44,6 +44,8 @@ from interviewer.turns import classify_turn
 # Grades a (question, answer) pair; key_points narrows the rubric (a follow-up probes one point).
 GradeFn = Callable[[QuestionView, str, list[RubricPoint] | None], Grade]
 
+WarmFn = Callable[[QuestionView, list[RubricPoint] | None], None]
+
 STRONG = 8.0  # of 10: a strong answer earns a deeper "why" question instead of a gap follow-up
 
 
@@ -56,6 +58,7 @@ class InterviewDeps:
     grade: GradeFn
     quick_grade: GradeFn  # fast, no model: decides follow-ups in mock mode while `grade` runs behind
     model: BaseChatModel | None = None  # for clarifications; None = offline wording
+    warm: WarmFn | None = None  # primes the model's prompt cache for the grade while the candidate thinks
     checkpoint_path: str = ":memory:"
     seed: int | None = None
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
@@ -147,6 +150,10 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
     def load(state: State) -> SessionRecord:
         return SessionRecord.model_validate(state["record"])
 
+    def warm(current: QuestionResult, points: list[RubricPoint] | None) -> None:
+        if deps.warm is not None:
+            deps.background.submit(deps.warm, _view(current), points)
+
     def load_current(state: State) -> tuple[SessionRecord, QuestionResult]:
         """The record and the question being asked (every node after `pick` has one)."""
         record = load(state)
@@ -189,6 +196,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         intro = _t(record, lead, n=current.index + 1, total=record.setup.questions,
                    topic=topic_name(current.topic, record.setup.lang))
         _say(record, f"{intro}\n{current.question}", "question")
+        warm(current, None)
         return commit(record)
 
     def wait(state: State) -> dict[str, Any]:
@@ -270,6 +278,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
             question = target.follow_up or _generic_follow_up(record, target)
             lead = _t(record, "follow_gap")
             current.follow_ups.append(FollowUp(point_id=target.id, question=question))
+            warm(current, [target])
         else:
             strongest = max(current.key_points, key=lambda p: p.weight, default=None)
             question = (strongest.follow_up if strongest and strongest.follow_up else

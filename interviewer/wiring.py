@@ -17,7 +17,7 @@ from interviewer.bank import BankItem, QuestionView, RubricPoint, load_bank
 from interviewer.config import Settings
 from interviewer.errors import InterviewerError
 from interviewer.grader import Grade
-from interviewer.interview import GradeFn, InterviewDeps
+from interviewer.interview import GradeFn, InterviewDeps, WarmFn
 from interviewer.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,16 @@ def model_grader(settings: Settings, model: BaseChatModel | None) -> GradeFn:
     return grade_answer
 
 
+def model_warm_up(model: BaseChatModel) -> WarmFn:
+    """Primes the server's prompt cache with a question's grading prompt while the candidate thinks."""
+
+    def warm(view: QuestionView, points: list[RubricPoint] | None) -> None:
+        grader.warm_up(view.question, references=[view.reference], key_points=points or view.key_points or None,
+                       model=model, lang=view.lang)
+
+    return warm
+
+
 def quick_grade(view: QuestionView, answer: str, points: list[RubricPoint] | None) -> Grade:
     """The no-LLM grade: milliseconds, used for mock-mode decisions and as the offline grader."""
     return similarity.grade(
@@ -96,6 +106,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None, connec
         grade=model_grader(settings, status.model),
         quick_grade=quick_grade,
         model=status.model,
+        warm=model_warm_up(status.model) if status.model is not None else None,
         checkpoint_path=str(data_dir / "checkpoints.sqlite"),
     )
     return deps, status

@@ -329,3 +329,30 @@ def test_a_reply_cut_at_the_token_limit_is_repaired_not_called_unreachable() -> 
     model = FakeChatModel().enqueue(cut, {"v": [2, 1, 0], "err": 0})
     result = _grade(model)
     assert result.status == "graded" and len(model.calls) == 2
+
+
+def test_warm_up_sends_exactly_the_grading_prompt_before_the_answer() -> None:
+    from interviewer.grader import warm_up
+
+    points = [RubricPoint(id="k1", weight=2, text="zeroes units at random"),
+              RubricPoint(id="k2", weight=1, text="off at inference")]
+    warm = FakeChatModel().enqueue("x")
+    warm_up("What does dropout do?", references=["Dropout zeroes units at random; it is off at inference."],
+            key_points=points, model=warm, lang="en")
+    graded = FakeChatModel().enqueue({"v": [2, 0], "err": 0})
+    grade("What does dropout do?", "It zeroes random units.", references=[
+        "Dropout zeroes units at random; it is off at inference."], key_points=points, model=graded, lang="en")
+    primed = [str(m.content) for m in warm.calls[0]["messages"]]
+    sent = [str(m.content) for m in graded.calls[0]["messages"]]
+    assert primed[:-1] == sent[:-1], "the system part is identical"
+    cut = sent[-1].index("<answer>") + len("<answer>")
+    assert primed[-1][:cut] == sent[-1][:cut], "the user part is identical up to the answer"
+    assert warm.calls[0]["kwargs"].get("max_tokens") == 1
+
+
+def test_warm_up_never_raises_when_the_model_is_down() -> None:
+    from interviewer.errors import EndpointUnavailable
+    from interviewer.grader import warm_up
+
+    model = FakeChatModel().enqueue(EndpointUnavailable("down"))
+    warm_up("Q?", references=["A reference answer."], model=model, lang="en")

@@ -297,3 +297,17 @@ def test_article_question_without_a_rubric_uses_the_graders_points_for_follow_up
     follow = messages(drain(interview.send("something unrelated")), "follow_up")
     assert follow and "large weights multiply through layers" in follow[0]
     assert interview.record.questions[0].key_points[0].text == "large weights multiply through layers"
+
+
+def test_grading_prompt_is_warmed_while_the_candidate_thinks(isolated_env: Path) -> None:
+    deps = make_deps(isolated_env)
+    warmed: list[tuple[str, list[str] | None]] = []
+    deps.warm = lambda view, points: warmed.append((view.id, [p.id for p in points] if points else None))
+    interview, events = Interview.start(deps, InterviewSetup(lang="en", questions=1))
+    drain(events)
+    deps.background.submit(lambda: None).result()  # one worker: everything queued before has run
+    first = interview.record.questions[0].item_id
+    assert warmed == [(first, None)], "the whole rubric's prompt is primed when the question is asked"
+    drain(interview.send("gamma only"))
+    deps.background.submit(lambda: None).result()
+    assert warmed[-1] == (first, ["k1"]), "a gap follow-up primes the prompt for that one point"
