@@ -100,12 +100,11 @@ def similarity_grader() -> Grader:
     return run
 
 
-def llm_grader() -> Grader:
-    from interviewer.config import load_settings
+def _model_grader(settings: Any, *, fallback: bool) -> Grader:
+    """`grader.grade` with the chat model the settings select, on each row's bank rubric."""
     from interviewer.grader import grade
     from interviewer.llm import build_chat_model
 
-    settings = load_settings()
     model = build_chat_model(settings)
 
     def run(row: dict[str, Any], answer: str) -> dict[str, Any]:
@@ -119,40 +118,28 @@ def llm_grader() -> Grader:
                 lang=row["lang"],
                 model=model,
                 citations=[f"bank:{view.id}"],
+                fallback=fallback,
                 settings=settings,
             )
         )
 
     return run
+
+
+def llm_grader() -> Grader:
+    from interviewer.config import load_settings
+
+    return _model_grader(load_settings(), fallback=False)
 
 
 def fallback_grader() -> Grader:
     """`grader.grade(fallback=True)` with a model that cannot be reached: the path a user gets
     offline (manipulation screening and caps on top of the similarity blend)."""
     from interviewer.config import load_settings
-    from interviewer.grader import grade
-    from interviewer.llm import build_chat_model
 
     # Port 9 (discard) on loopback refuses at once: the grader falls back without waiting.
-    settings = load_settings(openai_base_url="http://127.0.0.1:9/v1", model="unreachable", max_retries=0)
-    model = build_chat_model(settings)
-
-    def run(row: dict[str, Any], answer: str) -> dict[str, Any]:
-        view = _question(row)
-        return _as_record(
-            grade(
-                view.question,
-                answer,
-                references=[view.reference],
-                key_points=view.key_points,
-                lang=row["lang"],
-                model=model,
-                fallback=True,
-                settings=settings,
-            )
-        )
-
-    return run
+    unreachable = load_settings(openai_base_url="http://127.0.0.1:9/v1", model="unreachable", max_retries=0)
+    return _model_grader(unreachable, fallback=True)
 
 
 GRADERS: dict[str, Callable[[], Grader]] = {

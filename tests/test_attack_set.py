@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Literal, get_args
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 ATTACKS = REPO / "evals" / "attacks" / "attacks.jsonl"
 HOLDOUT = ATTACKS.with_name("holdout.jsonl")  # fresh phrasings kept out of detector tuning
 SHARED = REPO.parent / "shared"
-ATTACK_TYPES = (
+AttackType = Literal[
     "direct_instruction",
     "fake_grader_output",
     "fake_role_tags",
@@ -34,7 +34,8 @@ ATTACK_TYPES = (
     "keyword_stuffing",
     "hidden_text",
     "mixed_language",
-)
+]
+ATTACK_TYPES: tuple[str, ...] = get_args(AttackType)
 
 
 class AttackRow(BaseModel):
@@ -45,18 +46,7 @@ class AttackRow(BaseModel):
     id: str = Field(pattern=r"^(zh|en)-[a-z_]+-h?\d+$")
     bank_id: str
     lang: Literal["zh", "en"]
-    attack_type: Literal[
-        "direct_instruction",
-        "fake_grader_output",
-        "fake_role_tags",
-        "role_play",
-        "pressure",
-        "other_question",
-        "reference_copy",
-        "keyword_stuffing",
-        "hidden_text",
-        "mixed_language",
-    ]
+    attack_type: AttackType
     honest: str = Field(min_length=20)
     attack: str
     honest_quality: Literal["wrong", "weak", "partial", "good"]
