@@ -28,7 +28,7 @@ from interviewer.bank import BankItem, QuestionView, RubricPoint, topic_name
 from interviewer.errors import InterviewerError, SessionError
 from interviewer.grader import Grade
 from interviewer.prompts import render_messages
-from interviewer.report import build_report, final_score
+from interviewer.report import HINT_PENALTY, build_report, final_score
 from interviewer.sessions import (
     FollowUp,
     InterviewSetup,
@@ -223,7 +223,7 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
         points = None
         if follow_up is not None:
             follow_up.answer = answer
-            points = [p for p in current.key_points if p.id == follow_up.point_id] or None
+            points = _rubric_for(current, follow_up.point_id)
         else:
             current.answer = answer
         key = _grade_key(current, answer, follow_up.point_id if follow_up else None)
@@ -314,14 +314,12 @@ def build_graph(deps: InterviewDeps, checkpointer: SqliteSaver) -> Any:
     def hint(state: State) -> dict[str, Any]:
         record, current = load_current(state)
         open_follow_up = _open_follow_up(current)
-        asked_point = [p for p in current.key_points if open_follow_up and p.id == open_follow_up.point_id]
-        target = (asked_point[0] if asked_point else None) or _follow_up_target(current) or _first_unhinted(current)
+        probed = _rubric_for(current, open_follow_up.point_id) if open_follow_up else None
+        target = (probed[0] if probed else None) or _follow_up_target(current) or _first_unhinted(current)
         if target is None:
             _say(record, _t(record, "no_hint"), "hint")
         else:
             current.hints += 1
-            from interviewer.report import HINT_PENALTY
-
             _say(record, _t(record, "hint", penalty=HINT_PENALTY, point=_hint_text(target)), "hint")
         return commit(record)
 
@@ -421,6 +419,14 @@ def _follow_up_target(result: QuestionResult) -> RubricPoint | None:
     return candidates[0] if candidates else None
 
 
+def _rubric_for(result: QuestionResult, point_id: str | None) -> list[RubricPoint] | None:
+    """What an answer is graded against: the one key point a follow-up probes, else (None) the
+    question's whole rubric."""
+    if point_id is None:
+        return None
+    return [p for p in result.key_points if p.id == point_id] or None
+
+
 def _first_unhinted(result: QuestionResult) -> RubricPoint | None:
     ordered = sorted(result.key_points, key=lambda p: -p.weight)
     return ordered[result.hints] if result.hints < len(ordered) else None
@@ -463,8 +469,7 @@ def _collect_grades(deps: InterviewDeps, record: SessionRecord) -> None:
         cached = deps.sessions.cached_grade(key)
         if cached is not None:
             return cached
-        points = [p for p in result.key_points if p.id == point_id] or None if point_id else None
-        return _grade_and_cache(deps, _view(result), answer, points, key)
+        return _grade_and_cache(deps, _view(result), answer, _rubric_for(result, point_id), key)
 
     for result in record.questions:
         if result.grade is None and result.answer:
