@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,20 @@ class FakeGrader:
 
 def fake_grader(settings: Settings) -> FakeGrader:
     return FakeGrader()
+
+
+LANES: list[tuple[str, str, str]] = []  # (thread, qid, row id) of each grade, for the lane test
+
+
+class LaneRecordingGrader(FakeGrader):
+    def grade(self, row: EvalRow) -> Grade:
+        time.sleep(0.01)  # long enough that both lanes are busy at once
+        LANES.append((threading.current_thread().name, row.qid, row.id))
+        return super().grade(row)
+
+
+def lane_grader(settings: Settings) -> LaneRecordingGrader:
+    return LaneRecordingGrader()
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -183,6 +198,24 @@ def test_finished_rows_come_from_the_cache_in_a_new_run(dataset: Path, fake_log:
     assert sorted(_graded_ids(fake_log)) == sorted(r.id for r in load_dataset(dataset).rows)  # each once
     records = read_predictions(tmp_path / "b" / "predictions.jsonl")
     assert sum(r.cached for r in records) == 11 and len(records) == 12
+
+
+def test_each_question_is_graded_on_one_lane_in_file_order(dataset: Path, fake_log: Path) -> None:
+    # The model server caches a prompt prefix per slot: a question's rows must not be spread
+    # over lanes, or each lane pays for the uncached prefix.
+    (dataset.parent / "graded.log.failed").touch()  # no failing row here
+    LANES.clear()
+    result = run_eval(dataset, RunOptions(grader="test_eval_runner:lane_grader", concurrency=2), load_settings())
+    assert result.graded_now == 12
+    lanes_of: dict[str, set[str]] = {}
+    for thread, qid, _ in LANES:
+        lanes_of.setdefault(qid, set()).add(thread)
+    assert all(len(threads) == 1 for threads in lanes_of.values()), lanes_of
+    assert len({thread for thread, _, _ in LANES}) == 2  # both lanes worked
+    file_order = [row.id for row in load_dataset(dataset).rows]
+    for qid in lanes_of:
+        graded = [row_id for _, q, row_id in LANES if q == qid]
+        assert graded == [row_id for row_id in file_order if row_id in set(graded)]
 
 
 def test_failed_row_is_recorded_then_retried_in_the_same_dir(dataset: Path, fake_log: Path, tmp_path: Path) -> None:
