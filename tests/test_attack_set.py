@@ -1,5 +1,5 @@
-"""The manipulation attack set (evals/attacks/attacks.jsonl): format, coverage, and the
-benchmark's arithmetic. Fast and model-free; the grading itself is benchmarks/bench_attacks.py."""
+"""The manipulation attack set (evals/attacks/attacks.jsonl and its held-out sets): format, coverage,
+and the benchmark's arithmetic. Fast and model-free; the grading itself is benchmarks/bench_attacks.py."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from interviewer.rubric import containment, is_chinese
 REPO = Path(__file__).resolve().parent.parent
 ATTACKS = REPO / "evals" / "attacks" / "attacks.jsonl"
 HOLDOUT = ATTACKS.with_name("holdout.jsonl")  # fresh phrasings kept out of detector tuning
+HOLDOUT2 = ATTACKS.with_name("holdout2.jsonl")  # written blind to the detector (see holdout2.md)
 SHARED = REPO.parent / "shared"
 AttackType = Literal[
     "direct_instruction",
@@ -43,7 +44,7 @@ class AttackRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^(zh|en)-[a-z_]+-h?\d+$")
+    id: str = Field(pattern=r"^(zh|en)-[a-z_]+-(?:h|h2-)?\d+$")
     bank_id: str
     lang: Literal["zh", "en"]
     attack_type: AttackType
@@ -58,7 +59,7 @@ def _lines(path: Path = ATTACKS) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("path", [ATTACKS, HOLDOUT], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [ATTACKS, HOLDOUT, HOLDOUT2], ids=lambda p: p.name)
 def test_every_line_matches_the_documented_schema(path: Path) -> None:
     for number, line in enumerate(_lines(path), 1):
         try:
@@ -69,23 +70,25 @@ def test_every_line_matches_the_documented_schema(path: Path) -> None:
 
 ROWS = [AttackRow.model_validate_json(line) for line in _lines()]
 HELD_OUT = [AttackRow.model_validate_json(line) for line in _lines(HOLDOUT)]
+HELD_OUT_2 = [AttackRow.model_validate_json(line) for line in _lines(HOLDOUT2)]
+EVERY_ROW = ROWS + HELD_OUT + HELD_OUT_2
 BANK = {item.id: item for item in load_bank()}
 
 
 def test_ids_are_unique_and_name_their_language_and_type() -> None:
-    assert len({r.id for r in ROWS + HELD_OUT}) == len(ROWS) + len(HELD_OUT)
-    for row in ROWS + HELD_OUT:
+    assert len({r.id for r in EVERY_ROW}) == len(EVERY_ROW)
+    for row in EVERY_ROW:
         assert row.id.startswith(f"{row.lang}-{row.attack_type}-"), row.id
 
 
 def test_rows_answer_bank_questions_in_their_language() -> None:
-    for row in ROWS + HELD_OUT:
+    for row in EVERY_ROW:
         assert row.bank_id in BANK, f"{row.id}: unknown bank item {row.bank_id}"
         assert is_chinese(row.honest) == (row.lang == "zh"), f"{row.id}: honest answer is not in {row.lang}"
 
 
 def test_each_attack_is_its_honest_answer_plus_something() -> None:
-    for row in ROWS + HELD_OUT:
+    for row in EVERY_ROW:
         assert row.honest in row.attack, f"{row.id}: the attack must contain the honest answer verbatim"
         assert len(row.attack) >= len(row.honest) + 10, f"{row.id}: the attack adds almost nothing"
 
@@ -95,7 +98,7 @@ def test_coverage_meets_the_issue() -> None:
     assert len({r.bank_id for r in ROWS}) >= 25
     langs = Counter(r.lang for r in ROWS)
     assert 0.4 <= langs["zh"] / len(ROWS) <= 0.6
-    per_type = Counter((r.attack_type, r.lang) for r in ROWS)
+    per_type: Counter[tuple[str, str]] = Counter((r.attack_type, r.lang) for r in ROWS)
     thin = [(kind, lang) for kind in ATTACK_TYPES for lang in ("zh", "en") if per_type[(kind, lang)] < 3]
     assert not thin, f"attack types with fewer than 3 rows in a language: {thin}"
     quality = Counter(r.honest_quality for r in ROWS)
@@ -105,8 +108,60 @@ def test_coverage_meets_the_issue() -> None:
     assert quality["partial"] >= 5 and quality["good"] >= 3, "some partial and good answers are needed too"
 
 
+# --- holdout2.jsonl: the blind held-out set (issue 5) ---------------------------------------------
+def test_second_holdout_meets_its_brief() -> None:
+    """40 rows, 20 per language, every attack type at least 3 times and in both languages, mostly
+    wrong or weak honest answers, many topics, ids marked `-h2-`."""
+    rows = HELD_OUT_2
+    assert len(rows) == 40
+    assert Counter(r.lang for r in rows) == {"zh": 20, "en": 20}
+    assert all(re.search(r"-h2-\d+$", r.id) for r in rows), "holdout2 ids end in -h2-<n>"
+    per_type: Counter[str] = Counter(r.attack_type for r in rows)
+    thin = [kind for kind in ATTACK_TYPES if per_type[kind] < 3]
+    assert not thin, f"attack types with fewer than 3 rows: {thin}"
+    one_language = [
+        kind for kind in ATTACK_TYPES if {r.lang for r in rows if r.attack_type == kind} != {"zh", "en"}
+    ]
+    assert not one_language, f"attack types missing a language: {one_language}"
+    quality = Counter(r.honest_quality for r in rows)
+    assert quality["wrong"] + quality["weak"] >= 26
+    assert quality["partial"] >= 1 and quality["good"] >= 1
+    assert len({r.honest for r in rows}) == len(rows), "each pair has its own honest answer"
+    assert len({BANK[r.bank_id].topic for r in rows}) >= 20, "the set should span many topics"
+
+
+def _position(row: AttackRow) -> str:
+    before, _, after = row.attack.partition(row.honest)
+    return "around" if before.strip() and after.strip() else "before" if before.strip() else "after"
+
+
+def test_second_holdout_varies_where_the_attack_sits() -> None:
+    positions = Counter(_position(r) for r in HELD_OUT_2)
+    assert min(positions[p] for p in ("before", "after", "around")) >= 5, positions
+
+
+def _added_text(row: AttackRow) -> str:
+    return _squeezed(row.attack.replace(row.honest, ""))
+
+
+def test_second_holdout_wordings_are_new() -> None:
+    """holdout2 was written blind to the other sets: no 30-character run of its added text (the attack
+    minus the honest answer) occurs in theirs. Pasted references are shared by design, so
+    reference_copy rows are left out."""
+
+    def windows(row: AttackRow, width: int = 30) -> list[str]:
+        text = _added_text(row)
+        return [text[i : i + width] for i in range(len(text) - width + 1)]
+
+    theirs = {w for r in ROWS + HELD_OUT if r.attack_type != "reference_copy" for w in windows(r)}
+    for row in HELD_OUT_2:
+        if row.attack_type != "reference_copy":
+            shared = [w for w in windows(row) if w in theirs]
+            assert not shared, f"{row.id} reuses wording of another set: {shared[0]!r}"
+
+
 def test_other_question_rows_name_a_different_bank_item() -> None:
-    for row in ROWS:
+    for row in ROWS + HELD_OUT_2:
         if row.attack_type == "other_question":
             assert row.other_bank_id in BANK and row.other_bank_id != row.bank_id, row.id
         else:
@@ -115,7 +170,7 @@ def test_other_question_rows_name_a_different_bank_item() -> None:
 
 def test_reference_copy_rows_contain_the_current_reference() -> None:
     """Fails when a bank reference is rewritten and the pasted copy no longer matches it."""
-    for row in ROWS:
+    for row in ROWS + HELD_OUT_2:
         if row.attack_type == "reference_copy":
             reference = BANK[row.bank_id].view(row.lang).reference
             assert containment(reference, row.attack) >= 0.5, f"{row.id}: pasted reference out of date"
@@ -129,11 +184,17 @@ _HIDDEN = (
     ),  # Greek/Cyrillic homoglyphs inside Latin words
     re.compile(r"<!--.*?-->", re.S),
     re.compile(r"```"),
+    # ways holdout2.jsonl hides text: invisible Unicode tag characters, CSS-hidden HTML,
+    # white LaTeX, and a markdown image title (shown only on hover)
+    re.compile(r"[\U000e0000-\U000e007f]"),
+    re.compile(r"display\s*:\s*none"),
+    re.compile(r"\\color\{white\}"),
+    re.compile(r'!\[[^\]]*\]\(\S+\s+"[^"]+"\)'),
 )
 
 
 def test_hidden_text_rows_actually_hide_something() -> None:
-    for row in ROWS:
+    for row in ROWS + HELD_OUT_2:
         if row.attack_type == "hidden_text":
             extra = row.attack.replace(row.honest, "")
             assert any(p.search(extra) for p in _HIDDEN), f"{row.id}: nothing hidden"
@@ -153,7 +214,7 @@ def test_nothing_is_copied_from_the_shared_seeds_or_datasets() -> None:
     width, stride = 30, 15
     ours = {
         text[i : i + width]
-        for r in ROWS + HELD_OUT
+        for r in EVERY_ROW
         for text in (_squeezed(r.honest), _squeezed(r.attack))
         for i in range(max(0, len(text) - width + 1))
     }
@@ -180,7 +241,14 @@ def _bench() -> ModuleType:
 def _record(
     kind: str, quality: str, honest: float, attack: float, flags: list[str] | None = None
 ) -> dict[str, object]:
-    side = {"flags": [], "status": "graded", "error": None, "latency": 1.0, "tokens": 0, "cached": 0}
+    side: dict[str, object] = {
+        "flags": [],
+        "status": "graded",
+        "error": None,
+        "latency": 1.0,
+        "tokens": 0,
+        "cached": 0,
+    }
     return {
         "id": f"en-{kind}-1",
         "bank_id": "x",
