@@ -36,15 +36,28 @@ from interviewer.grader import (  # noqa: E402
 )
 
 SIGNALS = ("char_cosine", "token_recall", "token_precision", "bm25", "log_length_ratio", "keypoint_coverage")
-# Fewer inputs generalise better here: with the lexical signals all in, grouped CV on the collected
-# rows dropped from r=.727/qwk=.663 to .693/.622 (74 rows, le_zh + saf_en subsets, 2026-11-23).
-LLM_FEATURES = ("verdicts", "err", "keypoint_coverage")
+# The model's two judgements, as expected values under its token probabilities: the weighted
+# key-point codes and the overall rating. Fewer inputs generalise better here: lexical signals
+# added nothing in grouped CV on the dev rows (2026-11-23; `fit` prints both for the record).
+LLM_FEATURES = ("verdicts", "overall")
+LLM_FEATURES_WITH_COVERAGE = ("verdicts", "overall", "keypoint_coverage")
 
 
-def _rows(path: Path, sample: int | None, seed: int) -> list[dict]:
+def _rows(path: Path, sample: int | None, seed: int, questions: int | None = None, per_question: int = 5) -> list[dict]:
+    """--sample N: N random rows. --questions Q: Q random questions with at least `per_question`
+    answers, `per_question` random answers each (answers to one question in a row reuse the
+    model server's cached prompt prefix, so this is the cheaper way to a subset)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if sample and sample < len(rows):
-        rows = random.Random(seed).sample(rows, sample)
+    rng = random.Random(seed)
+    if questions:
+        by_question: dict[str, list[dict]] = {}
+        for row in rows:
+            by_question.setdefault(str(row["qid"]), []).append(row)
+        eligible = sorted(q for q, answers in by_question.items() if len(answers) >= per_question)
+        rows = [row for q in rng.sample(eligible, min(questions, len(eligible)))
+                for row in rng.sample(by_question[q], per_question)]
+    elif sample and sample < len(rows):
+        rows = rng.sample(rows, sample)
     return sorted(rows, key=lambda r: (str(r["qid"]), r["id"]))  # same question in a row: prefix cache
 
 
@@ -63,7 +76,7 @@ def _model(base_url: str | None):  # type: ignore[no-untyped-def]
 
 def collect(args: argparse.Namespace) -> None:
     model = _model(args.base_url)
-    rows = _rows(Path(args.dataset), args.sample, args.seed)
+    rows = _rows(Path(args.dataset), args.sample, args.seed, args.questions, args.per_question)
     if args.reverse:  # a second collector can start from the other end of the same sample
         rows.reverse()
     done = set()
@@ -77,7 +90,7 @@ def collect(args: argparse.Namespace) -> None:
             result = grade(row["question"], row["answer"], references=[row["reference"]],
                            score_max=row["score_max"], model=model, lang=row.get("lang"),
                            key_point_method=args.key_points)
-            features = {**result.signals, "verdicts": result.model_score,
+            features = {**result.signals, "verdicts": result.model_score, "overall": result.overall,
                         "err": 1.0 if result.factual_errors else 0.0}
             sink.write(json.dumps({
                 "id": row["id"], "qid": row["qid"], "lang": row.get("lang"),
@@ -132,9 +145,12 @@ def fit(args: argparse.Namespace) -> None:
         subset = [r for r in rows if lang in ("all", r["lang"])]
         g = [r["gold"] for r in subset]
         verdicts_only = [r["features"]["verdicts"] for r in subset]
+        overall_only = [r["features"]["overall"] for r in subset]
         sim_cv, llm_cv = _cv(subset, SIGNALS), _cv(subset, LLM_FEATURES)
-        line = (f"{lang} n={len(subset)}  verdicts alone {_figures(verdicts_only, g)} | "
-                f"signals blend (CV) {_figures(sim_cv, g)} | verdicts+signals blend (CV) {_figures(llm_cv, g)}")
+        coverage_cv = _cv(subset, LLM_FEATURES_WITH_COVERAGE)
+        line = (f"{lang} n={len(subset)}  verdicts alone {_figures(verdicts_only, g)} | overall alone "
+                f"{_figures(overall_only, g)} | signals blend (CV) {_figures(sim_cv, g)} | verdicts+overall "
+                f"blend (CV) {_figures(llm_cv, g)} | + key-point coverage (CV) {_figures(coverage_cv, g)}")
         print(line)
         notes["cv"][lang] = line
     weights = Weights(
@@ -194,6 +210,8 @@ def main() -> None:
     c.add_argument("dataset")
     c.add_argument("--sample", type=int)
     c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--questions", type=int, help="Q random questions, --per-question answers each")
+    c.add_argument("--per-question", type=int, default=5)
     c.add_argument("--out", required=True)
     c.add_argument("--base-url")
     c.add_argument("--key-points", choices=["split", "llm"], default="split")

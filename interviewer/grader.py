@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from interviewer.bank import RubricPoint
 from interviewer.errors import BadModelOutput, InterviewerError, ModelError
-from interviewer.llm import LLMReply, Usage, complete, model_name, parse_structured
+from interviewer.llm import LLMReply, TokenChoice, Usage, complete, model_name, parse_structured
 from interviewer.manipulation import clean_text, screen
 from interviewer.prompts import PROMPTS_DIR, render, render_messages
 from interviewer.rubric import (
@@ -95,6 +95,7 @@ class Grade(BaseModel):
     model_score: float | None = Field(
         default=None, description="The weighted verdicts alone on 0..1, before blending with signals."
     )
+    overall: float | None = Field(default=None, description="The model's overall rating of the answer on 0..1.")
     signals: dict[str, float] = Field(default_factory=dict, description="Lexical signals used in the score.")
 
     @property
@@ -149,6 +150,12 @@ def lexical_signals(question: str, answer: str, references: list[str], points: l
     return {name: float(found.get(name, 0.0)) for name in (*similarity.FEATURES, "keypoint_coverage")}
 
 
+def expected_verdict_score(expected: list[float], points: list[RubricPoint]) -> float:
+    """Weighted mean of the expected codes (0..2 each) on 0..1."""
+    total = sum(p.weight for p in points)
+    return sum(p.weight * value / 2 for p, value in zip(points, expected, strict=True)) / total if total else 0.0
+
+
 def verdict_score(verdicts: list[PointVerdict]) -> float:
     """Weighted share of key points covered: covered = 1, partly = 0.5, missing = 0."""
     value = {"covered": 1.0, "partly": 0.5, "missing": 0.0}
@@ -159,36 +166,86 @@ def verdict_score(verdicts: list[PointVerdict]) -> float:
 # --- the model call -------------------------------------------------------------------------------
 @cache
 def _verdict_schema(n_points: int) -> type[BaseModel]:
-    """JSON schema for exactly `n_points` codes; the server turns it into a grammar, so a small
-    model cannot produce prose or the wrong number of codes."""
+    """JSON schema for exactly `n_points` codes, an overall rating `s` and the error flag; the
+    server turns it into a grammar, so a small model cannot produce prose or the wrong number of
+    codes. All three keys are required in the schema sent; parsing tolerates a reply without
+    `s` (then the verdicts stand in for it)."""
     return create_model(
         "Verdicts",
+        __config__=ConfigDict(json_schema_extra=_require_all),
         v=(list[Literal[0, 1, 2]], Field(min_length=n_points, max_length=n_points)),
+        s=(Literal[0, 1, 2, 3, 4] | None, Field(default=None)),
         err=(Literal[0, 1], Field(default=0)),
     )
+
+
+def _require_all(schema: dict[str, Any]) -> None:
+    schema["required"] = list(schema.get("properties", {}))
+
+
+def expected_codes(tokens: list[TokenChoice], codes: list[int], sizes: list[int]) -> list[float]:
+    """The model's codes as expected values under its own token probabilities (as in G-Eval):
+    a small model that puts 36% on "0", 36% on "1" and 27% on "2" emits "0", but its judgement
+    is nearer 0.9, and the expected value keeps that (measured: BENCHMARKS.md, "Grader
+    accuracy"). The reply's digits are the codes in order (the grammar allows no other digits);
+    code i is renormalised over the values 0..sizes[i]-1. Without usable probabilities (the
+    server sent none), the codes themselves."""
+    digits = [t for t in tokens if len(t.token) == 1 and t.token.isdigit()]
+    if len(digits) != len(codes):
+        return [float(c) for c in codes]
+    values = []
+    for choice, code, size in zip(digits, codes, sizes, strict=True):
+        probs = {int(tok): p for tok, p in choice.top.items() if len(tok) == 1 and tok.isdigit() and int(tok) < size}
+        total = sum(probs.values())
+        values.append(sum(k * p for k, p in probs.items()) / total if total > 0 else float(code))
+    return values
 
 
 def _numbered(points: list[RubricPoint]) -> str:
     return "\n".join(f"{i + 1}. {p.text}" + (f" ({p.covers})" if p.covers else "") for i, p in enumerate(points))
 
 
+class _Reading(BaseModel):
+    """What one grading call said: codes per key point and the overall rating, as emitted and as
+    expected values under the model's token probabilities."""
+
+    codes: list[int] = Field(description="0/1/2 per key point, as emitted (labels for feedback).")
+    expected: list[float] = Field(description="Expected 0..2 per key point (the score uses these).")
+    overall: float | None = Field(description="Expected overall rating on 0..1; None if not given.")
+    wrong: bool = Field(description="The model flagged a clearly wrong statement.")
+
+
+def _reading(parsed: BaseModel, reply: LLMReply) -> _Reading:
+    codes: list[int] = list(parsed.v)  # type: ignore[attr-defined]
+    rating: int | None = parsed.s  # type: ignore[attr-defined]
+    wrong = int(parsed.err)  # type: ignore[attr-defined]
+    emitted = [*codes, *([rating] if rating is not None else []), wrong]
+    sizes = [3] * len(codes) + ([5] if rating is not None else []) + [2]
+    values = expected_codes(reply.tokens, emitted, sizes)
+    return _Reading(codes=codes, expected=values[: len(codes)],
+                    overall=values[len(codes)] / 4 if rating is not None else None, wrong=bool(wrong))
+
+
+TOP_LOGPROBS = 5  # the 3-5 digits allowed at a code's place are always among the top 5 seen
+
+
 def _ask_verdicts(
     model: BaseChatModel, messages: list[BaseMessage], n_points: int, lang: str
-) -> tuple[BaseModel | None, Usage, str]:
-    """One call plus at most one repair; returns (parsed or None, usage, error text)."""
+) -> tuple[_Reading | None, Usage, str]:
+    """One call plus at most one repair; returns (reading or None, usage, error text)."""
     schema = _verdict_schema(n_points)
-    budget = 16 + 6 * n_points  # '{"v": [2, 1, 0], "err": 0}' with spaces is ~6 tokens per code
+    budget = 20 + 6 * n_points  # '{"v": [2, 1, 0], "s": 3, "err": 0}' with spaces is ~6 tokens per code
     reply = _complete_or_cut(model, messages, schema, budget)
     usage = reply.usage
     try:
-        return parse_structured(reply.text, schema), usage, ""
+        return _reading(parse_structured(reply.text, schema), reply), usage, ""
     except BadModelOutput as first:
         repair = render("grade_repair", lang, n=n_points, error=str(first)[:300])
         retry = [*messages, AIMessage(content=reply.text[:500]), HumanMessage(content=repair)]
         second = _complete_or_cut(model, retry, schema, budget)
         usage = usage + second.usage
         try:
-            return parse_structured(second.text, schema), usage, ""
+            return _reading(parse_structured(second.text, schema), second), usage, ""
         except BadModelOutput as again:
             return None, usage, f"the model's verdicts could not be parsed after one repair: {again}"
 
@@ -197,7 +254,7 @@ def _complete_or_cut(model: BaseChatModel, messages: list[BaseMessage], schema: 
     """A reply cut at the token budget is an unparsable reply (to repair), not an unreachable
     model: llm.map_error turns the SDK's length error into BadModelOutput."""
     try:
-        return complete(model, messages, schema=schema, max_tokens=budget)
+        return complete(model, messages, schema=schema, max_tokens=budget, top_logprobs=TOP_LOGPROBS)
     except BadModelOutput:
         return LLMReply(text="(reply cut at the token limit)", model=model_name(model))
 
@@ -366,7 +423,7 @@ def grade(
             usage = usage + spent
         messages = render_messages("grade", lang, question=question, reference=primary,
                                    points=_numbered(points), answer=content)
-        parsed, spent, error = _ask_verdicts(model, messages, len(points), lang)
+        reading, spent, error = _ask_verdicts(model, messages, len(points), lang)
         usage = usage + spent
     except ModelError as exc:
         if fallback:
@@ -376,41 +433,42 @@ def grade(
         return Grade(status="ungraded", error=f"the model could not be reached: {exc}", flags=flags,  # type: ignore[arg-type]
                      citations=citations, usage=usage, **base, latency=time.perf_counter() - started)
     name = model_name(model)
-    if parsed is None:
+    if reading is None:
         return Grade(status="ungraded", error=error, flags=flags, citations=citations, model=name,  # type: ignore[arg-type]
                      usage=usage, **base, latency=time.perf_counter() - started)
 
-    scored = _score(parsed, points, content, question, references or [primary], lang, flags, screening.pasted)
+    scored = _score(reading, points, content, question, references or [primary], lang, flags, screening.pasted)
     return Grade(status="graded", score=round(scored.pop("normalized") * score_max, 2), citations=citations,
                  grader="llm", model=name, usage=usage, latency=time.perf_counter() - started, **scored, **base)
 
 
 def _score(
-    parsed: BaseModel, points: list[RubricPoint], content: str, question: str, references: list[str],
+    reading: _Reading, points: list[RubricPoint], content: str, question: str, references: list[str],
     lang: str, flags: list[str], pasted: bool,
 ) -> dict[str, Any]:
-    """The Grade's judgement fields from the model's codes: verdicts with evidence, the blended
+    """The Grade's judgement fields from the model's reading: verdicts with evidence, the blended
     and capped score on 0..1 (`normalized`), confidence, feedback."""
-    codes: list[int] = list(parsed.v)  # type: ignore[attr-defined]
-    wrong = bool(parsed.err)  # type: ignore[attr-defined]
-    verdicts = _grade_from_codes(codes, points, content)
+    verdicts = _grade_from_codes(reading.codes, points, content)
     signals = lexical_signals(question, content, references, points, lang)
-    from_verdicts = verdict_score(verdicts)
-    features = {**signals, "verdicts": from_verdicts, "err": float(wrong)}
+    from_verdicts = expected_verdict_score(reading.expected, points)
+    overall = reading.overall if reading.overall is not None else from_verdicts
+    features = {**signals, "verdicts": from_verdicts, "overall": overall, "err": float(reading.wrong)}
     weights = load_weights()
-    lexical = weights.similarity.apply(features)
-    # Confidence: the model's verdicts and the content-only estimate agree, and nothing odd was seen.
-    confidence = max(0.05, min(0.95, 0.9 - 0.6 * abs(from_verdicts - lexical) - 0.15 * bool(flags)))
+    lexical = weights.similarity.apply(signals)
+    # Confidence: the model's two judgements and the content-only estimate agree, nothing odd seen.
+    spread = max(from_verdicts, overall, lexical) - min(from_verdicts, overall, lexical)
+    confidence = max(0.05, min(0.95, 0.95 - 0.6 * spread - 0.15 * bool(flags)))
     flags = [*flags, "low_confidence"] if confidence < 0.4 else list(flags)
     return {
         "normalized": _apply_caps(weights.llm.apply(features), lexical, flags, pasted),
         "verdicts": verdicts,
-        "factual_errors": ["the answer contains a wrong statement (see the reference)"] if wrong else [],
+        "factual_errors": ["the answer contains a wrong statement (see the reference)"] if reading.wrong else [],
         "feedback": _feedback(verdicts, lang, flags),
         "missing_points": [v.point for v in verdicts if v.verdict != "covered"],
         "flags": flags,
         "confidence": round(confidence, 2),
         "model_score": round(from_verdicts, 4),
+        "overall": round(overall, 4),
         "signals": {k: round(v, 4) for k, v in signals.items()},
     }
 

@@ -7,6 +7,7 @@ in one place."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -51,6 +52,13 @@ class Usage(BaseModel):
         return self.prompt + self.completion
 
 
+class TokenChoice(BaseModel):
+    """One generated token with the probabilities of its most likely alternatives."""
+
+    token: str = Field(description="The token the model produced.")
+    top: dict[str, float] = Field(default_factory=dict, description="Alternative token -> probability (0..1).")
+
+
 class LLMReply(BaseModel):
     """The text of one model reply with what it cost."""
 
@@ -58,6 +66,9 @@ class LLMReply(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="Tokens; counted with tiktoken if the server gave none.")
     latency: float = Field(default=0.0, description="Seconds from request to last token.")
     model: str = Field(default="", description="Model name as reported by the model object.")
+    tokens: list[TokenChoice] = Field(
+        default_factory=list, description="Per-token probabilities, when asked for and the server sends them."
+    )
 
 
 def system(text: str) -> SystemMessage:
@@ -107,18 +118,32 @@ def complete(
     *,
     schema: type[BaseModel] | None = None,
     max_tokens: int | None = None,
+    top_logprobs: int = 0,
 ) -> LLMReply:
     """One chat call. With `schema`, the server is asked for JSON matching it (json_schema); parse
-    the text with `parse_structured`. Errors from the SDK are mapped to the `ModelError` tree."""
+    the text with `parse_structured`. With `top_logprobs`, the reply's `tokens` carry that many
+    alternatives per token (OpenAI, vLLM and llama.cpp send them; a server that does not leaves
+    `tokens` empty). Errors from the SDK are mapped to the `ModelError` tree."""
     kwargs: dict[str, Any] = {}
     if schema is not None:
         kwargs["response_format"] = json_schema_format(schema)
     if max_tokens is not None:
         kwargs["max_tokens"] = max_tokens
+    if top_logprobs:
+        kwargs.update(logprobs=True, top_logprobs=top_logprobs)
     runnable = model.bind(**kwargs) if kwargs else model
     started = time.perf_counter()
     try:
         message = runnable.invoke(list(messages))
+    except openai.BadRequestError as exc:
+        if not (top_logprobs and "logprob" in str(exc).lower()):
+            raise map_error(exc) from exc
+        # Some models refuse logprobs (OpenAI's reasoning models): ask again without them.
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("logprobs", "top_logprobs")}
+        try:
+            message = model.bind(**kwargs).invoke(list(messages))
+        except Exception as again:
+            raise map_error(again) from again
     except Exception as exc:  # mapped to a typed, user-readable error
         raise map_error(exc) from exc
     text = message.content if isinstance(message.content, str) else str(message.content)
@@ -127,7 +152,21 @@ def complete(
         usage=_usage_from(message, messages),
         latency=time.perf_counter() - started,
         model=model_name(model),
+        tokens=_token_choices(message),
     )
+
+
+def _token_choices(message: BaseMessage) -> list[TokenChoice]:
+    """ChatOpenAI puts the OpenAI `logprobs.content` list in `response_metadata`."""
+    content = ((getattr(message, "response_metadata", None) or {}).get("logprobs") or {}).get("content") or []
+    choices = []
+    for entry in content:
+        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+            continue
+        top = {alt["token"]: math.exp(alt["logprob"]) for alt in entry.get("top_logprobs") or []
+               if isinstance(alt, dict) and isinstance(alt.get("token"), str) and isinstance(alt.get("logprob"), int | float)}
+        choices.append(TokenChoice(token=entry["token"], top=top))
+    return choices
 
 
 def stream(model: BaseChatModel, messages: Sequence[BaseMessage], *, max_tokens: int | None = None) -> Iterator[str]:

@@ -21,6 +21,10 @@ from interviewer.prompts import render_messages
 
 KeyPointMethod = Literal["split", "llm"]
 MAX_POINTS = 8
+# A reference split in code gives at most this many points (neighbours merged). With 6-8 points
+# the 1.5B fell into one fixed code pattern for most answers to a question; with 4 its codes
+# varied with the answer (dev rows of saf_en and le_zh, BENCHMARKS.md "Grader accuracy").
+SPLIT_MAX_POINTS = 4
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -124,8 +128,8 @@ def split_reference(reference: str, question: str = "") -> list[str]:
             sentence = _strip_item(tail)  # a lead-in restating the question carries no point
         items.extend(_split_list(sentence) if zh else [sentence])
     items = [item for item in items if terms(item)]
-    if len(items) > MAX_POINTS:  # merge neighbours so a long list stays a rubric, not a word list
-        size = math.ceil(len(items) / MAX_POINTS)
+    if len(items) > SPLIT_MAX_POINTS:  # merge neighbours so a long list stays a rubric, not a word list
+        size = math.ceil(len(items) / SPLIT_MAX_POINTS)
         joiner = "，" if zh else "; "
         items = [joiner.join(items[i : i + size]) for i in range(0, len(items), size)]
     return items or [_strip_item(reference)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel
+from langchain_core.messages import AIMessage
 
 from interviewer import grader as grader_module
 from interviewer.bank import RubricPoint
@@ -196,9 +197,9 @@ def test_prefix_is_shared_between_answers_to_one_question() -> None:
 
 
 def test_chinese_question_uses_the_chinese_prompt() -> None:
-    model = FakeChatModel().enqueue({"v": [2, 2, 0, 0, 0, 0], "err": 0})
+    model = FakeChatModel().enqueue({"v": [2, 0, 0], "err": 0})
     result = grade(Q_ZH, "订货成本、保管成本。", references=[REF_ZH], model=model)
-    assert result.status == "graded" and len(result.verdicts) == 6
+    assert result.status == "graded" and len(result.verdicts) == 3  # six items, merged in pairs
     assert "候选人" in str(model.calls[0]["messages"][0].content)
     assert "还应补充" in result.feedback
 
@@ -232,7 +233,8 @@ def test_references_are_retrieved_and_cited_when_none_are_given() -> None:
 
 
 def test_split_reference_finds_enumerated_items() -> None:
-    assert split_reference(REF_ZH, Q_ZH) == ["订货成本", "保管成本", "缺货成本", "进货成本与购买成本", "固定成本", "变动成本"]
+    # six listed items, more than SPLIT_MAX_POINTS: neighbours merged, every item kept
+    assert split_reference(REF_ZH, Q_ZH) == ["订货成本，保管成本", "缺货成本，进货成本与购买成本", "固定成本，变动成本"]
     ref = "相关程度决定于两个因素：一是物流量的大小；二是业务交流的频繁程度。"
     assert split_reference(ref, "相关程度决定于哪些因素？") == ["物流量的大小", "业务交流的频繁程度"]
     assert len(split_reference(REF_EN, Q_EN)) == 3
@@ -250,7 +252,7 @@ def test_llm_key_points_are_derived_once_per_reference(tmp_path: Path) -> None:
 def test_bad_llm_key_points_fall_back_to_the_split(tmp_path: Path) -> None:
     model = FakeChatModel().enqueue("I think the key points are obvious.")
     points, _ = derive_key_points(Q_ZH, REF_ZH, lang="zh", method="llm", model=model, cache_dir=tmp_path)
-    assert [p.text for p in points][:2] == ["订货成本", "保管成本"]
+    assert [p.text for p in points][:2] == ["订货成本，保管成本", "缺货成本，进货成本与购买成本"]
 
 
 # --- manipulation detectors on our attack set and on real answers ---------------------------------
@@ -356,3 +358,50 @@ def test_warm_up_never_raises_when_the_model_is_down() -> None:
 
     model = FakeChatModel().enqueue(EndpointUnavailable("down"))
     warm_up("Q?", references=["A reference answer."], model=model, lang="en")
+
+
+# --- expected values from token probabilities --------------------------------------------------------
+def _with_logprobs(text: str, digit_probs: list[dict[str, float]]) -> AIMessage:
+    """A reply as ChatOpenAI returns it with logprobs: one entry per token; digits carry `digit_probs`."""
+    import math
+    import re
+
+    content, digits = [], iter(digit_probs)
+    for token in re.findall(r"\d|[^\d]+", text):
+        top = next(digits) if token.isdigit() else {token: 1.0}
+        content.append({"token": token, "logprob": math.log(top.get(token, 1e-9)),
+                        "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in top.items()]})
+    return AIMessage(content=text, response_metadata={"logprobs": {"content": content}})
+
+
+def test_codes_count_at_their_expected_value_under_the_model_probabilities(plain_weights: None) -> None:
+    # The model emits 0 for point 1 but puts most weight on 1 and 2 together: the score keeps that.
+    reply = _with_logprobs('{"v":[0,2,2],"s":3,"err":0}', [
+        {"0": 0.4, "1": 0.3, "2": 0.3}, {"2": 1.0}, {"2": 0.5, "1": 0.5, "7": 0.2},  # "7" is not allowed here
+        {"3": 0.5, "4": 0.5}, {"0": 0.9, "1": 0.1}])
+    model = FakeChatModel().enqueue(reply)
+    result = _grade(model)
+    assert [v.verdict for v in result.verdicts] == ["missing", "covered", "covered"]  # labels: emitted codes
+    expected = [0.4 * 0 + 0.3 * 1 + 0.3 * 2, 2.0, 1.5]  # renormalised over 0..2
+    weights = [p.weight for p in POINTS]
+    assert result.model_score == pytest.approx(sum(w * e / 2 for w, e in zip(weights, expected, strict=True)) / sum(weights), abs=1e-3)
+    assert result.overall == pytest.approx(3.5 / 4, abs=1e-3)
+    assert model.calls[0]["kwargs"]["logprobs"] is True and model.calls[0]["kwargs"]["top_logprobs"] >= 3
+    schema = model.calls[0]["kwargs"]["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == ["v", "s", "err"]
+
+
+def test_without_probabilities_the_emitted_codes_count() -> None:
+    from interviewer.grader import expected_codes
+    from interviewer.llm import TokenChoice
+
+    assert expected_codes([], [2, 1, 3, 0], [3, 3, 5, 2]) == [2.0, 1.0, 3.0, 0.0]
+    # digits do not line up with the codes (a server that tokenises "10" as one token): codes stand
+    assert expected_codes([TokenChoice(token="2", top={"2": 0.5, "1": 0.5})], [2, 1], [3, 3]) == [2.0, 1.0]
+    # an allowed digit missing from the top list is just absent; all disallowed -> the emitted code
+    assert expected_codes([TokenChoice(token="1", top={"9": 1.0})], [1], [3]) == [1.0]
+
+
+def test_reply_without_overall_rating_still_grades(plain_weights: None) -> None:
+    result = _grade(FakeChatModel().enqueue({"v": [2, 2, 2], "err": 0}))
+    assert result.status == "graded" and result.overall == pytest.approx(result.model_score)

@@ -126,6 +126,36 @@ def test_parse_structured_refuses_what_does_not_fit_the_schema(text: str) -> Non
     assert repr(text[:20])[1:-1] in str(caught.value)  # the raw reply is quoted for debugging
 
 
+def test_token_probabilities_are_asked_for_and_returned() -> None:
+    import math
+
+    from langchain_core.messages import AIMessage
+
+    top = [{"token": "2", "logprob": math.log(0.75)}, {"token": "1", "logprob": math.log(0.25)}]
+    reply = AIMessage(content="2", response_metadata={"logprobs": {"content": [
+        {"token": "2", "logprob": math.log(0.75), "top_logprobs": top}, {"token": None}]}})
+    model = FakeChatModel().enqueue(reply)
+    result = complete(model, [user("hi")], top_logprobs=3)
+    assert model.calls[0]["kwargs"]["logprobs"] is True and model.calls[0]["kwargs"]["top_logprobs"] == 3
+    assert [t.token for t in result.tokens] == ["2"]  # the malformed entry is skipped
+    assert result.tokens[0].top == pytest.approx({"2": 0.75, "1": 0.25})
+
+
+def test_a_model_that_refuses_logprobs_is_asked_again_without_them() -> None:
+    refused = _api_error(openai.BadRequestError, 400, "logprobs are not supported with this model")
+    model = FakeChatModel().enqueue(refused, "fine")
+    result = complete(model, [user("hi")], top_logprobs=5)
+    assert result.text == "fine" and result.tokens == []
+    assert "logprobs" not in model.calls[1]["kwargs"]
+
+
+def test_other_bad_requests_are_not_retried() -> None:
+    model = FakeChatModel().enqueue(_api_error(openai.BadRequestError, 400, "context too long"), "never sent")
+    with pytest.raises(ModelError, match="context too long"):
+        complete(model, [user("hi")], top_logprobs=5)
+    assert len(model.calls) == 1
+
+
 # --- error mapping --------------------------------------------------------------------------
 _URL = "http://127.0.0.1:9/v1/chat/completions"
 
