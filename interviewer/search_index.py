@@ -1,5 +1,6 @@
 """Search index: a local, disk-cached copy of the store's visible records for fast filtered search:
-jieba tokens with BM25 weights, metadata columns for filters, and the records' vectors.
+jieba tokens (English stemmed, glossary abbreviations added) with BM25 weights, metadata columns
+for filters, and the records' vectors.
 
 Why hand-written: `rank_bm25` scores every document in a Python loop per query, far beyond the
 20 ms budget at 100k chunks; here BM25 weights live in a scipy CSC matrix, so a query touches
@@ -13,9 +14,9 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-TOKENIZER_VERSION = "jieba-search-nohmm-1"
+from interviewer.glossary import ABBREVIATIONS
+from interviewer.glossary import VERSION as GLOSSARY_VERSION
+
+TOKENIZER_VERSION = f"jieba-search-nohmm-snowball-glossary-{GLOSSARY_VERSION}"
 """Part of the cache key: changing the tokenisation must invalidate cached indexes."""
 K1 = 1.5
 B = 0.75
@@ -51,6 +55,12 @@ _DOMAIN_TERMS = (
 _EN_EXTRA_STOPWORDS = frozenset({"does", "did", "doing", "explain", "describe", "briefly"})
 _STOPWORDS = _ZH_STOPWORDS | frozenset(ENGLISH_STOP_WORDS) | _EN_EXTRA_STOPWORDS
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
+_LATIN_WORD = re.compile(r"[a-z]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# British -ise/-yse spellings to -ize/-yze before stemming (the bank itself writes both
+# "normalisation" and "normalization"); applied to documents and queries alike, so at worst it
+# merges two spellings of one word.
+_BRITISH_SUFFIX = re.compile(r"(?<=[a-z]{3})([iy])s(e|es|ed|ing|ation|ations|er|ers)$")
 
 
 @cache
@@ -64,18 +74,74 @@ def _jieba() -> Any:
     return jieba
 
 
-def tokenize(text: str) -> list[str]:
-    """Lowercased jieba search-mode tokens without punctuation, whitespace or stop words.
+@cache
+def _english_stemmer() -> Any:
+    import snowballstemmer
 
-    Search mode also emits the parts of long words (神经网络 -> 神经, 网络, 神经网络), so a query
-    segmented differently from the document still shares terms with it. The HMM guesser is off:
-    it glues unknown characters into accidental words (感受野是 -> 野是) that match nothing."""
-    normalised = unicodedata.normalize("NFKC", text).lower()
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """English words to their Snowball (Porter2) stem, so "features" meets "feature" and
+    "normalising" meets "normalization"; other tokens (Chinese, "l2", "relu") pass unchanged."""
+    if not _LATIN_WORD.fullmatch(word):
+        return word
+    return str(_english_stemmer().stemWord(_BRITISH_SUFFIX.sub(r"\1z\2", word)))
+
+
+def _words(normalised: str) -> list[str]:
+    """Jieba search-mode tokens of normalised text, without punctuation and whitespace."""
     return [
         token
         for token in (t.strip() for t in _jieba().cut_for_search(normalised, HMM=False))
-        if token and _WORDLIKE.search(token) and token not in _STOPWORDS
+        if token and _WORDLIKE.search(token)
     ]
+
+
+@cache
+def _glossary() -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], list[tuple[str, str]]]:
+    """The glossary as (latin phrases as stem tuples, by first stem; CJK phrases as substrings),
+    each with the abbreviation's token."""
+    latin: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    cjk: list[tuple[str, str]] = []
+    for abbreviation, phrases in ABBREVIATIONS.items():
+        for phrase in phrases:
+            normalised = unicodedata.normalize("NFKC", phrase).lower()
+            if _CJK.search(normalised):
+                cjk.append((normalised, _stem(abbreviation)))
+            else:
+                stems = tuple(_stem(word) for word in _words(normalised))
+                entry = (stems, _stem(abbreviation))
+                if entry not in latin.setdefault(stems[0], []):  # "out-of-memory" = "out of memory"
+                    latin[stems[0]].append(entry)
+    return latin, cjk
+
+
+def _abbreviations(normalised: str, stems: list[str]) -> list[str]:
+    """The glossary abbreviation of every phrase spelled out in the text (see `glossary`)."""
+    latin, cjk = _glossary()
+    found = [token for phrase, token in cjk if phrase in normalised]
+    for start, stem in enumerate(stems):
+        for phrase, token in latin.get(stem, ()):
+            if tuple(stems[start : start + len(phrase)]) == phrase and phrase != (token,):
+                found.append(token)
+    return found
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased jieba search-mode tokens without punctuation, whitespace or stop words;
+    English words stemmed; plus the abbreviation of each glossary phrase spelled out.
+
+    Search mode also emits the parts of long words (神经网络 -> 神经, 网络, 神经网络), so a query
+    segmented differently from the document still shares terms with it. The HMM guesser is off:
+    it glues unknown characters into accidental words (感受野是 -> 野是) that match nothing.
+    Phrases are matched with their stop words ("area under the curve"), which are then dropped."""
+    normalised = unicodedata.normalize("NFKC", text).lower()
+    words = _words(normalised)
+    stems = [_stem(word) for word in words]
+    kept = [stem for word, stem in zip(words, stems, strict=True) if word not in _STOPWORDS]
+    return kept + _abbreviations(normalised, stems)
 
 
 @dataclass
@@ -201,6 +267,14 @@ class SearchIndex:
             self._rows = {str(key): row for row, key in enumerate(self.ids.tolist())}
         return self._rows.get(record_id)
 
+    def value(self, record_id: str, name: str) -> Any:
+        """The metadata field `name` of a record (None if the record or the field is missing)."""
+        row = self.row_of(record_id)
+        column = self.columns.get(name)
+        if row is None or column is None or column.codes[row] < 0:
+            return None
+        return column.values[column.codes[row]]
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -318,6 +392,7 @@ class SearchIndex:
         counts = self.counts.tocsr()
         header = {
             "key": key,
+            "tokenizer": TOKENIZER_VERSION,
             "vocab": sorted(self.vocab, key=self.vocab.__getitem__),
             "columns": {name: column.values for name, column in self.columns.items()},
         }
@@ -339,10 +414,13 @@ class SearchIndex:
 
     @classmethod
     def load(cls, path: Path) -> tuple[str, SearchIndex] | None:
-        """(key, index) from `path`, or None if it is missing or unreadable (then it is rebuilt)."""
+        """(key, index) from `path`, or None if it is missing, unreadable or tokenised differently
+        (then it is rebuilt: its term counts cannot be updated segment by segment)."""
         try:
             with np.load(path, allow_pickle=False) as archive:
                 header = json.loads(str(archive["header"]))
+                if header.get("tokenizer") != TOKENIZER_VERSION:
+                    return None
                 counts = sparse.csr_matrix(
                     (archive["data"], archive["indices"], archive["indptr"]), shape=tuple(archive["shape"])
                 )
@@ -357,13 +435,4 @@ class SearchIndex:
         return str(header["key"]), index
 
 
-def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = 60) -> dict[str, float]:
-    """Fused score per id: the sum over rankings of 1 / (k + rank), ranks starting at 1."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
-__all__ = ["Column", "Document", "SearchIndex", "reciprocal_rank_fusion", "tokenize", "where_mask"]
+__all__ = ["Column", "Document", "SearchIndex", "tokenize", "where_mask"]

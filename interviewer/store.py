@@ -27,15 +27,19 @@ from interviewer.embeddings import (
     save_vector_table,
 )
 from interviewer.errors import StoreError
+from interviewer.fusion import convex_fusion, reciprocal_rank_fusion
 from interviewer.ingest import Chunk
-from interviewer.search_index import TOKENIZER_VERSION, Document, SearchIndex, reciprocal_rank_fusion
+from interviewer.search_index import TOKENIZER_VERSION, Document, SearchIndex
+from interviewer.snapshot import chroma_stamp, drop_snapshot, save_snapshot
 
 log = logging.getLogger(__name__)
 _Record = tuple[str, str, dict, Any]  # id, document, metadata, embedding as Chroma returns them
 
 Kind = Literal["questions", "articles"]
 KINDS: tuple[Kind, ...] = ("questions", "articles")
-Mode = Literal["hybrid", "vector", "bm25"]
+Mode = Literal["hybrid", "vector", "bm25", "hybrid-rrf"]
+"""hybrid: vector + BM25 by score fusion, one hit per bank item; hybrid-rrf: the earlier
+reciprocal-rank fusion of records (kept to compare in benchmarks); vector, bm25: one retriever."""
 RRF_K = 60
 _MANIFEST = "manifest"
 _PAGE = 2000  # records per Chroma `get` page when reading a whole collection
@@ -52,8 +56,9 @@ class Hit(BaseModel):
     kind: Kind = Field(description="'questions' (bank or extracted item) or 'articles' (an article chunk).")
     text: str = Field(description="The stored text: question and reference answer, or the chunk.")
     score: float = Field(
-        description="Fused reciprocal-rank score (higher is better); the mode's own score "
-        "(cosine similarity or BM25) in vector-only / BM25-only mode."
+        description="Hybrid: fused score 0..1, the mean of the vector and BM25 scores min-max "
+        "normalised over each retriever's list (higher is better); the mode's own score (cosine "
+        "similarity or BM25) in vector-only / BM25-only mode; reciprocal-rank score in hybrid-rrf."
     )
     source: str = Field(default="", description="Article path, or bank:<item id> for curated items.")
     title: str = Field(default="", description="Article title, or the bank topic.")
@@ -232,6 +237,7 @@ class KnowledgeStore:
             # The manifest holds no vectors worth searching; a 1-d placeholder keeps Chroma happy.
             self._manifest_collection = client.get_or_create_collection(_MANIFEST, embedding_function=None)
         self._index: tuple[str, SearchIndex] | None = None
+        self._read_manifest: tuple[list, Manifest] | None = None  # (database stamp, manifest read then)
         # One cache file per store, so an embedded store and a server sharing a data dir never mix.
         target = settings.chroma_url or str(settings.chroma_dir.resolve())
         self._index_path = settings.cache_dir / "search-index" / f"{_digest(target)[:16]}.npz"
@@ -254,6 +260,37 @@ class KnowledgeStore:
             elif record_id == "embedder":
                 manifest.embedder = str(meta["identity"])
         return manifest
+
+    def _manifest_unless_unchanged(self) -> Manifest:
+        """The manifest, re-read from Chroma only if its database file changed since the last read.
+        Every search needs it (another process may have ingested), and asking Chroma took 3-7 ms
+        at 100k records, a third of the search budget; stat-ing the file takes microseconds. The
+        same stamp guards the ingest snapshot (see `interviewer.snapshot`). A server: always read."""
+        stamp = chroma_stamp(self.settings)
+        if stamp is not None and self._read_manifest is not None and self._read_manifest[0] == stamp:
+            return self._read_manifest[1]
+        manifest = self.manifest()
+        if stamp is not None and chroma_stamp(self.settings) == stamp:  # nothing written meanwhile
+            self._read_manifest = (stamp, manifest)
+        return manifest
+
+    def save_snapshot(self) -> bool:
+        """Save the manifest for the next ingest's Chroma-free check (see `interviewer.snapshot`).
+        Taken between two identical stamps of the database file, so no write slipped in while
+        reading; False (and no snapshot) if one did, if a write is unfinished, or for a server."""
+        with self._lock:
+            before = chroma_stamp(self.settings)
+            try:
+                manifest = self.manifest()
+            except StoreError as exc:  # only a speed-up is lost; what was ingested stays ingested
+                log.warning("no manifest snapshot: %s", exc)
+                manifest = None
+            after = chroma_stamp(self.settings)
+            if manifest is None or before is None or before != after or manifest.pending:
+                drop_snapshot(self.settings)
+                return False
+            save_snapshot(self.settings, after, manifest.sources)
+            return True
 
     def _put_manifest(self, record_id: str, metadata: dict[str, Any]) -> None:
         with _chroma_errors("writing the manifest"):
@@ -460,7 +497,7 @@ class KnowledgeStore:
     def search_index(self, manifest: Manifest | None = None) -> SearchIndex:
         """The local index of the visible content: from memory, else from disk, else updated by
         re-reading only the segments (article versions, bank version) it does not hold yet."""
-        manifest = manifest or self.manifest()
+        manifest = manifest or self._manifest_unless_unchanged()
         key = manifest.key
         with self._lock:
             if self._index is None:
@@ -506,8 +543,10 @@ class KnowledgeStore:
         depth: int = 50,
     ) -> list[Hit]:
         """The `k` best records for `query`: vector search and BM25, each `depth` deep, fused by
-        reciprocal rank (k=60). `where` is a Chroma metadata filter applied to both, e.g.
-        {"topic": "dropout"}, {"lang": "zh"}, {"source": path}, {"origin": "bank"}."""
+        their normalised scores (see `fusion.convex_fusion`), with a bank item's zh and en records
+        counted as one hit (its better-matching record is returned). `where` is a Chroma metadata
+        filter applied to both, e.g. {"topic": "dropout"}, {"lang": "zh"}, {"source": path},
+        {"origin": "bank"}."""
         if not query.strip():
             return []
         unknown = set(kinds) - set(KINDS)
@@ -519,11 +558,13 @@ class KnowledgeStore:
         in_kinds = index.mask({"kind": {"$in": list(kinds)}})
         mask = index.mask(where) & in_kinds if where else None
         rankings: dict[str, list[tuple[str, float]]] = {}
-        if mode in ("hybrid", "vector"):
+        if mode != "bm25":
             rankings["vector"] = self._vector_ranking(query, kinds, index, in_kinds, mask, depth)
-        if mode in ("hybrid", "bm25"):
+        if mode != "vector":
             rankings["bm25"] = index.top(query, depth, in_kinds if mask is None else mask)
         if mode == "hybrid":
+            fused = dict(convex_fusion(rankings, group=lambda key: _item_group(index, key)))
+        elif mode == "hybrid-rrf":
             fused = reciprocal_rank_fusion(([key for key, _ in r] for r in rankings.values()), k=RRF_K)
         else:
             fused = dict(rankings[mode])
@@ -616,6 +657,13 @@ class KnowledgeStore:
             vector_rank=vector_rank,
             bm25_rank=bm25_rank,
         )
+
+
+def _item_group(index: SearchIndex, key: str) -> str:
+    """What a hybrid search ranks: the bank (or extracted) item a question record belongs to,
+    so its zh and en records are one hit; an article chunk stands for itself."""
+    item = index.value(key, "item_id") if key.startswith("questions/") else None
+    return f"item:{item}" if item else key
 
 
 def _filter_fields(where: Mapping[str, Any] | Sequence[Any] | None) -> set[str]:

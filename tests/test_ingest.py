@@ -27,6 +27,7 @@ from interviewer.ingest import (
     make_chunks,
     parse_article,
     read_article_bytes,
+    unchanged_report,
 )
 from interviewer.tokens import count_tokens
 
@@ -53,6 +54,9 @@ class FakeStore:
         self.fingerprints[source] = fingerprint
         self.chunks[source] = chunks
         self.items[source] = items
+
+    def save_snapshot(self) -> bool:
+        return False  # no Chroma files to vouch for: the CLI keeps asking the store
 
 
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -404,6 +408,28 @@ def test_unchanged_file_is_skipped_without_parsing_and_changed_file_replaced(
     assert replaced.files[0].status == "replaced" and store.replace_calls == 2
     assert [c.id for c in store.chunks[str(path)]] != old_ids
     assert "收敛较慢" in store.chunks[str(path)][1].text + store.chunks[str(path)][0].text
+
+
+def test_unchanged_report_only_when_every_file_matches_its_stored_fingerprint(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.txt", PAGE)
+    b = _write(tmp_path / "b.txt", PAGE.replace("标准化", "归一化"))
+    store = FakeStore()
+    slow = ingest_paths([tmp_path], store)
+    assert [f.status for f in slow.files] == ["added", "added"]
+    fast = unchanged_report([tmp_path], store.fingerprints)
+    assert fast is not None
+    assert [(f.source, f.status) for f in fast.files] == [(os.path.abspath(p), "unchanged") for p in (a, b)]
+    assert fast.model_dump(exclude={"files": {"__all__": {"seconds"}}}) == ingest_paths(
+        [tmp_path], store).model_dump(exclude={"files": {"__all__": {"seconds"}}})
+    _write(b, PAGE.replace("标准化", "规范化"))
+    assert unchanged_report([tmp_path], store.fingerprints) is None  # changed
+    assert unchanged_report([a, tmp_path / "new.txt"], store.fingerprints) is None  # missing path
+    _write(b, PAGE.replace("标准化", "归一化"))
+    assert unchanged_report([tmp_path], store.fingerprints) is not None  # back as stored
+    (tmp_path / "c.txt").write_bytes(b"")
+    assert unchanged_report([tmp_path], store.fingerprints) is None  # an error to report
+    assert unchanged_report([a], store.fingerprints) is not None
+    assert unchanged_report([tmp_path], {}) is None  # never ingested
 
 
 def test_store_failure_is_reported_per_file(tmp_path: Path) -> None:

@@ -127,17 +127,6 @@ def test_tokenize_keeps_terms_and_drops_punctuation_and_stopwords(
     assert not absent & tokens
 
 
-def test_reciprocal_rank_fusion_arithmetic() -> None:
-    from interviewer.search_index import reciprocal_rank_fusion
-
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
-    assert fused["a"] == pytest.approx(1 / 61)
-    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
-    assert fused["c"] == pytest.approx(1 / 63)
-    assert fused["d"] == pytest.approx(1 / 62)
-    assert max(fused, key=fused.__getitem__) == "b"  # found by both lists beats first in one
-
-
 def test_where_mask_operators() -> None:
     from interviewer.search_index import Column, where_mask
 
@@ -326,6 +315,16 @@ def test_search_filters_by_lang_topic_and_kind(store: KnowledgeStore) -> None:
         store.search("dropout", where={"colour": "red"})
 
 
+def test_hybrid_search_returns_each_bank_item_once_whichever_language_matched(store: KnowledgeStore) -> None:
+    query = "dropout 过拟合 overfitting"
+    records = store.search(query, k=6, kinds=("questions",), mode="hybrid-rrf")
+    assert [h.item_id for h in records].count("dropout-why") == 2  # record level: both languages
+    hits = store.search(query, k=6, kinds=("questions",))
+    assert hits[0].item_id == "dropout-why"
+    assert sorted(h.item_id for h in hits) == sorted(item.id for item in BANK)  # each item once
+    assert 0.0 <= min(h.score for h in hits) <= max(h.score for h in hits) <= 1.0
+
+
 def test_filtered_ann_path_agrees_with_exact_path(
     store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,6 +365,30 @@ def test_index_update_rereads_only_the_changed_source(
     monkeypatch.setattr(KnowledgeStore, "_all_records", counting)
     assert store.search("激活函数", k=1)[0].source == other
     assert reads and all("e1" * 32 in str(where) for where in reads)
+
+
+def test_search_rereads_the_manifest_only_after_a_write_even_by_another_process(
+    store: KnowledgeStore, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.replace_source(SOURCE, "f1" * 32, _chunks(SOURCE, "f1" * 32, OLD), [])
+    store.search("梯度", k=1)
+    reads: list[int] = []
+    original = KnowledgeStore.manifest
+
+    def counting(self: KnowledgeStore) -> object:
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(KnowledgeStore, "manifest", counting)
+    store.search("梯度", k=1)
+    store.search("dropout", k=1)
+    assert reads == [], "an unchanged store is not asked for its manifest on every search"
+    other = _reopen(embedder)  # stands for another process sharing the data dir
+    second = "/articles/other.txt"
+    other.replace_source(second, "e1" * 32, _chunks(second, "e1" * 32, NEW), [])
+    reads.clear()
+    assert store.search("激活函数 ReLU", k=1, kinds=("articles",))[0].source == second
+    assert reads, "the other process's write was noticed"
 
 
 def test_store_refuses_vectors_from_another_embedder(store: KnowledgeStore) -> None:
