@@ -54,9 +54,9 @@ def _files_digest() -> str:
 
 
 # The eval harness caches predictions per prompt version, so it names the scoring code's version
-# (bump `grade-v1` when the code changes) and a digest of the prompt and weight files it reads.
+# (bump `grade-v2` when the code changes) and a digest of the prompt and weight files it reads.
 log = logging.getLogger(__name__)
-PROMPT_VERSION = f"grade-v1+{_files_digest()}"
+PROMPT_VERSION = f"grade-v2+{_files_digest()}"
 _CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
 _CAP_KEYWORD_STUFFING = 0.4  # a word list shows recognition, not understanding
 _CAP_OFF_TOPIC = 0.2
