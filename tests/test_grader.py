@@ -274,8 +274,8 @@ def test_attack_set_is_mostly_flagged_and_honest_answers_are_not() -> None:
         honest = screen(clean_text(row["honest"]), question=view.question, references=[view.reference])
         caught += bool(set(attack.flags) - set(honest.flags))
         honest_flagged += bool(honest.flags)
-    # Measured 75/80 and 2/80 when written (misses: answers to another question appended).
-    assert caught >= 70 and honest_flagged <= 4, (caught, honest_flagged)
+    # Measured 80/80 and 0/80 with the cue-family detectors (75/80 and 2/80 before them).
+    assert caught >= 78 and honest_flagged <= 1, (caught, honest_flagged)
 
 
 @pytest.mark.parametrize(
