@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -49,12 +50,16 @@ WEIGHTS_PATH = PROMPTS_DIR / "grade_weights.json"
 
 
 def _files_digest() -> str:
-    parts = sorted(PROMPTS_DIR.glob("grade*.md")) + sorted(PROMPTS_DIR.glob("grade_weights.json"))
+    here = Path(__file__).resolve().parent
+    parts = [*sorted(PROMPTS_DIR.glob("grade*.md")), *sorted(PROMPTS_DIR.glob("grade_weights.json")),
+             *(here / name for name in ("grader.py", "manipulation.py", "rubric.py"))]
     return hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:8]
 
 
-# The eval harness caches predictions per prompt version, so it names the scoring code's version
-# (bump `grade-v2` when the code changes) and a digest of the prompt and weight files it reads.
+# The eval harness caches predictions per prompt version, so it names the scoring method's
+# version (bump `grade-v2` when the method changes) and a digest of every file that decides a
+# grade: prompts, weights, and the grading, screening and rubric code (an edit there changes
+# scores too, so cached predictions must not outlive it).
 log = logging.getLogger(__name__)
 PROMPT_VERSION = f"grade-v2+{_files_digest()}"
 _CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
