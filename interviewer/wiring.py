@@ -18,6 +18,7 @@ from interviewer.config import Settings
 from interviewer.errors import InterviewerError
 from interviewer.grader import Grade
 from interviewer.interview import GradeFn, InterviewDeps, WarmFn
+from interviewer.manipulation import default_bank_index
 from interviewer.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ def model_warm_up(model: BaseChatModel) -> WarmFn:
     """Primes the server's prompt cache with a question's grading prompt while the candidate thinks."""
 
     def warm(view: QuestionView, points: list[RubricPoint] | None) -> None:
+        # The screening's bank index (built once per process, ~2-3 s) is built here, while the
+        # candidate thinks, instead of inside the first grade.
+        default_bank_index()
         grader.warm_up(view.question, references=[view.reference], key_points=points or view.key_points or None,
                        model=model, lang=view.lang)
 
