@@ -178,6 +178,13 @@ def report(args: argparse.Namespace) -> None:
     gold = [r["gold"] for r in graded]
     print("pred (as collected):", _figures([r["pred"] for r in graded], gold))
     print("verdicts alone:     ", _figures([r["features"]["verdicts"] for r in graded], gold))
+    if all(r["features"].get("overall") is not None for r in graded):
+        print("overall alone:      ", _figures([r["features"]["overall"] for r in graded], gold))
+    # The codes as emitted (argmax), for comparison with the expected values above; dataset rows
+    # have split key points, all of one weight, so the plain mean is the weighted score.
+    value = {"covered": 1.0, "partly": 0.5, "missing": 0.0}
+    emitted = [sum(value[c] for c in r["codes"]) / len(r["codes"]) if r["codes"] else 0.0 for r in graded]
+    print("verdicts as emitted:", _figures(emitted, gold))
     weights = Weights.model_validate_json(WEIGHTS_PATH.read_text(encoding="utf-8")) if WEIGHTS_PATH.exists() else None
     if weights:  # in-sample when these rows were used to fit the weights: say so when quoting
         print("committed blend:    ", _figures([weights.llm.apply(r["features"]) for r in graded], gold))
