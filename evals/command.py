@@ -64,7 +64,7 @@ def run(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
     sample: Annotated[int | None, typer.Option(min=1, help="A random sample of N rows.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Questions graded at once (up to the endpoint's parallel slots; on the embedded 2-core model 1 measured fastest).")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Questions graded at once (up to the endpoint's parallel slots; on the embedded 2-core model 2 measured no faster than 1).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Output dir; rerun with the same dir to resume.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:

@@ -247,6 +247,9 @@ def _start(dataset: Path, out: Path, log: Path, sleep: str) -> subprocess.Popen[
     return subprocess.Popen(
         [sys.executable, "-m", "evals", str(dataset), "--grader", FAKE, "--out", str(out), "--json"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # Ctrl-C as in a terminal, even when the test run itself was started in the background
+        # (a shell starts background jobs with SIGINT ignored, and children inherit that).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

@@ -346,7 +346,9 @@ def test_serve_model_command_runs_until_ctrl_c(server_settings: Settings, tmp_pa
     env = dict(os.environ, COLUMNS="300", INTERVIEWER_DATA_DIR=str(tmp_path / "fg-data"),
                INTERVIEWER_MODEL_PATH=str(lm.wanted_model_path(server_settings)))
     command = [sys.executable, "-m", "interviewer.cli", "serve-model", "--port", "0"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    # SIGINT as in a terminal, even when the test run was started in the background (SIGINT ignored).
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     line = process.stdout.readline()
     assert "serving" in line and "Ctrl-C" in line
