@@ -231,7 +231,9 @@ def _reading(parsed: BaseModel, reply: LLMReply) -> _Reading:
                     overall=values[len(codes)] / 4 if rating is not None else None, wrong=bool(wrong))
 
 
-TOP_LOGPROBS = 5  # the 3-5 digits allowed at a code's place are always among the top 5 seen
+# The digits allowed at a code's place were among the top 5 in the replies we inspected; one
+# missing from the list counts as probability 0 (the probabilities are the model's, before the grammar).
+TOP_LOGPROBS = 5
 
 
 def _ask_verdicts(
