@@ -349,16 +349,21 @@ def test_serve_model_command_runs_until_ctrl_c(server_settings: Settings, tmp_pa
     # SIGINT as in a terminal, even when the test run was started in the background (SIGINT ignored).
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "serving" in line and "Ctrl-C" in line
-    fg_settings = load_settings(data_dir=tmp_path / "fg-data", model_path=lm.wanted_model_path(server_settings))
-    state = lm.running_server(fg_settings)
-    assert state is not None and state.pid == process.pid and not state.managed
-    assert lm.ensure_server(fg_settings).pid == process.pid  # apps reuse the foreground server
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    assert "stopped" in process.stdout.read()
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "serving" in line and "Ctrl-C" in line
+        fg_settings = load_settings(data_dir=tmp_path / "fg-data", model_path=lm.wanted_model_path(server_settings))
+        state = lm.running_server(fg_settings)
+        assert state is not None and state.pid == process.pid and not state.managed
+        assert lm.ensure_server(fg_settings).pid == process.pid  # apps reuse the foreground server
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "stopped" in process.stdout.read()
+    finally:
+        if process.poll() is None:  # a failed assertion must not leave a model server running
+            process.kill()
+            process.wait(timeout=30)
     assert lm.running_server(fg_settings) is None
 
 
