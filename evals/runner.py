@@ -30,7 +30,7 @@ from rich.text import Text
 
 from evals.baseline import baseline_metrics
 from evals.cache import GradeCache
-from evals.dataset import Dataset, EvalRow, LineProblem, group_by_question, load_dataset, select_rows
+from evals.dataset import Dataset, EvalRow, LineProblem, load_dataset, select_rows
 from evals.graders import Grader, get_grader, identity_hash
 from evals.metrics import agreement, human_agreement, percentile
 from evals.predictions import FILENAME, Prediction, PredictionLog, keep_finished, read_predictions
@@ -116,9 +116,9 @@ def _progress(console: Console | None, total: int) -> Iterator[Any]:
 
 
 def _by_question(rows: list[EvalRow]) -> list[list[EvalRow]]:
-    """Rows split into one list per question, in the order `group_by_question` gives."""
+    """Rows split into one list per question, questions in order of first appearance."""
     groups: dict[str, list[EvalRow]] = {}
-    for row in group_by_question(rows):
+    for row in rows:
         groups.setdefault(row.qid, []).append(row)
     return list(groups.values())
 

@@ -155,17 +155,20 @@ def lexical_signals(question: str, answer: str, references: list[str], points: l
     return {name: float(found.get(name, 0.0)) for name in (*similarity.FEATURES, "keypoint_coverage")}
 
 
+def _weighted_share(weights: list[int], shares: list[float]) -> float:
+    total = sum(weights)
+    return sum(w * share for w, share in zip(weights, shares, strict=True)) / total if total else 0.0
+
+
 def expected_verdict_score(expected: list[float], points: list[RubricPoint]) -> float:
     """Weighted mean of the expected codes (0..2 each) on 0..1."""
-    total = sum(p.weight for p in points)
-    return sum(p.weight * value / 2 for p, value in zip(points, expected, strict=True)) / total if total else 0.0
+    return _weighted_share([p.weight for p in points], [value / 2 for value in expected])
 
 
 def verdict_score(verdicts: list[PointVerdict]) -> float:
     """Weighted share of key points covered: covered = 1, partly = 0.5, missing = 0."""
     value = {"covered": 1.0, "partly": 0.5, "missing": 0.0}
-    total = sum(v.weight for v in verdicts)
-    return sum(v.weight * value[v.verdict] for v in verdicts) / total if total else 0.0
+    return _weighted_share([v.weight for v in verdicts], [value[v.verdict] for v in verdicts])
 
 
 # --- the model call -------------------------------------------------------------------------------
