@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interviewer.bank import KNOWLEDGE_DIR, BankItem, LocalizedQA, QuestionView, load_bank
+from interviewer.bank import KNOWLEDGE_DIR, LANGS, BankItem, LocalizedQA, QuestionView, load_bank
 from interviewer.config import Settings
 from interviewer.embeddings import (
     Embedder,
@@ -27,7 +27,7 @@ from interviewer.embeddings import (
     save_vector_table,
 )
 from interviewer.errors import StoreError
-from interviewer.fusion import convex_fusion, reciprocal_rank_fusion
+from interviewer.fusion import convex_fusion, grouped_rrf, reciprocal_rank_fusion
 from interviewer.ingest import Chunk
 from interviewer.search_index import TOKENIZER_VERSION, Document, SearchIndex
 from interviewer.snapshot import chroma_stamp, drop_snapshot, save_snapshot
@@ -37,14 +37,27 @@ _Record = tuple[str, str, dict, Any]  # id, document, metadata, embedding as Chr
 
 Kind = Literal["questions", "articles"]
 KINDS: tuple[Kind, ...] = ("questions", "articles")
-Mode = Literal["hybrid", "vector", "bm25", "hybrid-rrf"]
-"""hybrid: vector + BM25 by score fusion, one hit per bank item; hybrid-rrf: the earlier
-reciprocal-rank fusion of records (kept to compare in benchmarks); vector, bm25: one retriever."""
+Mode = Literal["hybrid", "hybrid-rrf-item", "hybrid-rrf", "vector", "bm25"]
+"""hybrid: vector + BM25 by min-max score fusion, one hit per bank item (`fusion.convex_fusion`);
+hybrid-rrf-item: the same two by reciprocal-rank fusion, one hit per bank item
+(`fusion.grouped_rrf`); hybrid-rrf: reciprocal-rank fusion of records, an item's zh and en records
+counted apart (the first default); vector, bm25: one retriever. The default is score fusion because
+it found more items on the 116 development queries (111 vs 108 in the top 3, BENCHMARKS.md
+"Retrieval: paraphrased queries"); the others are kept to compare in benchmarks."""
 RRF_K = 60
+"""The rank constant of reciprocal-rank fusion, as in Cormack et al. (2009); not fitted here."""
 _MANIFEST = "manifest"
 _PAGE = 2000  # records per Chroma `get` page when reading a whole collection
 LOCAL_EXACT_MAX_ROWS = 20_000
-"""A filter keeping at most this many rows is answered by exact search over cached vectors."""
+"""Exact search over cached vectors is never run on more rows than this (0: always Chroma's ANN);
+below it, `_exact_is_cheaper` decides."""
+# Measured costs of the two vector paths (100k-chunk store, 2 shared cores, 2026-11-23; see
+# BENCHMARKS.md "Retrieval: query latency"): exact search is linear in the rows the filter keeps
+# (gathering them and converting float16 to float32 dominates, ~1.2 us a row); Chroma's ANN
+# query is a fixed cost plus ~10 us per result asked for.
+_EXACT_MS_PER_ROW = 0.0012
+_ANN_MS = 5.0
+_ANN_MS_PER_RESULT = 0.0105
 FILTER_FIELDS = frozenset({"kind", "origin", "lang", "topic", "source", "item_id", "difficulty", "title"})
 """Metadata fields a `where` filter may use (the BM25 side keeps only these, not every field)."""
 
@@ -56,9 +69,10 @@ class Hit(BaseModel):
     kind: Kind = Field(description="'questions' (bank or extracted item) or 'articles' (an article chunk).")
     text: str = Field(description="The stored text: question and reference answer, or the chunk.")
     score: float = Field(
-        description="Hybrid: fused score 0..1, the mean of the vector and BM25 scores min-max "
-        "normalised over each retriever's list (higher is better); the mode's own score (cosine "
-        "similarity or BM25) in vector-only / BM25-only mode; reciprocal-rank score in hybrid-rrf."
+        description="Higher is better. Hybrid: the mean of the vector and BM25 scores min-max "
+        "normalised over each retriever's list, 0..1; hybrid-rrf-item: the reciprocal-rank score "
+        "divided by its maximum, 0..1 with 1 = first in both lists; hybrid-rrf: the raw "
+        "reciprocal-rank sum; vector / bm25: that retriever's own score (cosine similarity, BM25)."
     )
     source: str = Field(default="", description="Article path, or bank:<item id> for curated items.")
     title: str = Field(default="", description="Article title, or the bank topic.")
@@ -546,7 +560,7 @@ class KnowledgeStore:
         their normalised scores (see `fusion.convex_fusion`), with a bank item's zh and en records
         counted as one hit (its better-matching record is returned). `where` is a Chroma metadata
         filter applied to both, e.g. {"topic": "dropout"}, {"lang": "zh"}, {"source": path},
-        {"origin": "bank"}."""
+        {"origin": "bank"}. `mode` picks another fusion or one retriever alone (see `Mode`)."""
         if not query.strip():
             return []
         unknown = set(kinds) - set(KINDS)
@@ -557,13 +571,24 @@ class KnowledgeStore:
         index = self.search_index()
         in_kinds = index.mask({"kind": {"$in": list(kinds)}})
         mask = index.mask(where) & in_kinds if where else None
+        # grouped_rrf cuts each list at `depth` items; an item has at most a record per language,
+        # so that many question records per item guarantee `depth` items whenever the store has them.
+        grouped_ranks = mode == "hybrid-rrf-item"
+        deep = {kind: depth * len(LANGS) if grouped_ranks and kind == "questions" else depth for kind in kinds}
         rankings: dict[str, list[tuple[str, float]]] = {}
         if mode != "bm25":
-            rankings["vector"] = self._vector_ranking(query, kinds, index, in_kinds, mask, depth)
+            rankings["vector"] = self._vector_ranking(query, index, in_kinds, mask, deep)
         if mode != "vector":
-            rankings["bm25"] = index.top(query, depth, in_kinds if mask is None else mask)
+            rankings["bm25"] = index.top(query, max(deep.values()), in_kinds if mask is None else mask)
+        item_of = functools.partial(_item_group, index)
         if mode == "hybrid":
-            fused = dict(convex_fusion(rankings, group=lambda key: _item_group(index, key)))
+            fused = dict(convex_fusion(rankings, group=item_of))
+        elif mode == "hybrid-rrf-item":
+            most = len(rankings) / (RRF_K + 1)  # first in every list
+            fused = {
+                key: score / most
+                for key, score in grouped_rrf(rankings, group=item_of, k=RRF_K, depth=depth)
+            }
         elif mode == "hybrid-rrf":
             fused = reciprocal_rank_fusion(([key for key, _ in r] for r in rankings.values()), k=RRF_K)
         else:
@@ -588,28 +613,31 @@ class KnowledgeStore:
     def _vector_ranking(
         self,
         query: str,
-        kinds: Sequence[Kind],
         index: SearchIndex,
         in_kinds: np.ndarray,
         mask: np.ndarray | None,
-        depth: int,
+        deep: Mapping[Kind, int],
     ) -> list[tuple[str, float]]:
-        """The `depth` nearest visible records. Unfiltered, and when a filter keeps many rows,
-        Chroma's ANN index answers (over-fetching by the filter's selectivity, then keeping the rows
-        the filter allows); when a filter keeps few rows, exact search over their cached vectors is
-        faster than Chroma's own filtered query (which measured 75-225 ms at 100k records)."""
+        """The nearest visible records, best first: `deep[kind]` of each kind searched (at most the
+        largest of them in all). Unfiltered, and when a filter keeps many rows, Chroma's ANN index
+        answers (over-fetching by the filter's selectivity, then keeping the rows the filter
+        allows); when a filter keeps few rows, exact search over their cached vectors is faster
+        than Chroma's own filtered query (which measured 75-225 ms at 100k records)."""
         vector = self.embedder.embed_query(query)
         allowed = in_kinds if mask is None else mask
         kept = int(allowed.sum())
-        if mask is not None and kept <= LOCAL_EXACT_MAX_ROWS:
+        depth = max(deep.values())
+        # The ANN list is post-filtered, so ask for enough results that `depth` survive the filter.
+        over = 1.0 if mask is None else 1.5 * max(int(in_kinds.sum()), 1) / max(kept, 1)
+        fetch = {kind: math.ceil(wanted * over) for kind, wanted in deep.items()}
+        if mask is not None and kept <= LOCAL_EXACT_MAX_ROWS and _exact_is_cheaper(kept, sum(fetch.values())):
             return index.nearest(vector, depth, mask)
-        fetch = depth if mask is None else math.ceil(depth * 1.5 * max(int(in_kinds.sum()), 1) / max(kept, 1))
         similarity: dict[str, float] = {}
-        for kind in kinds:
+        for kind, n_results in fetch.items():
             with _chroma_errors(f"searching {kind}"):
                 reply = self._collections[kind].query(
                     query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                    n_results=fetch,
+                    n_results=n_results,
                     include=["distances"],
                 )
             for record_id, distance in zip(reply["ids"][0], reply["distances"][0], strict=True):
@@ -657,6 +685,15 @@ class KnowledgeStore:
             vector_rank=vector_rank,
             bm25_rank=bm25_rank,
         )
+
+
+def _exact_is_cheaper(kept: int, fetch: int) -> bool:
+    """Whether exact search over the `kept` rows a filter allows should beat asking Chroma's ANN
+    index for `fetch` results. The filter's selectivity drives both sides the opposite way:
+    exact work grows with the rows kept, ANN work with the over-fetch, that is with 1 / selectivity.
+    At 100k rows the two meet near 10-13k rows kept; a broad filter (50%) is 10x faster by ANN,
+    since converting 50k float16 rows costs ~70 ms."""
+    return kept * _EXACT_MS_PER_ROW <= _ANN_MS + fetch * _ANN_MS_PER_RESULT
 
 
 def _item_group(index: SearchIndex, key: str) -> str:
