@@ -12,7 +12,8 @@ Catches: the attack and the honest side of each attack set (`evals/attacks/*.jso
 the bank question and reference the row answers. "flagged" counts the manipulation flags the attack
 benchmark counts (injection_attempt / reference_copy / keyword_stuffing / off_topic); a clean copy of
 the reference is flagged `reference_copy` but not penalised, so the penalised share (flags that cap
-the score: everything but a clean copy) is printed too.
+the score: everything but a clean copy) is printed too, for honest answers and for attacks (an
+attack flagged `reference_copy` but not taken for a paste is graded whole).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ SHARED_DATASETS = (DATASETS / "saf_en" / "saf_en.jsonl", DATASETS / "le_zh" / "l
 # the cue words have to tell apart from grading talk ("F1 score", "evaluate on the validation set").
 GOLD_DATASETS = tuple(sorted((REPO / "evals" / "gold").glob("gold_*.jsonl")))
 ATTACK_DIR = REPO / "evals" / "attacks"
-# holdout2.jsonl is a blind set: it is read only when present (see evals/attacks/README.md).
+# Each set is read only when present. holdout2 has been used for development since 2026-11-23;
+# a newer blind set is measured with --set, not by default (see evals/attacks/README.md).
 DEFAULT_SETS = tuple(ATTACK_DIR / name for name in ("attacks.jsonl", "holdout.jsonl", "holdout2.jsonl"))
 MANIPULATION_FLAGS = ("injection_attempt", "reference_copy", "keyword_stuffing", "off_topic")
 
@@ -111,7 +113,7 @@ def attack_figures(module: ModuleType, path: Path) -> dict[str, Any]:
 
     bank = {item.id: item for item in load_bank()}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    groups: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"rows": 0, "attack": 0, "honest": 0})
+    groups: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"rows": 0, "attack": 0, "capped": 0, "honest": 0})
     missed: list[str] = []
     false_alarms: list[str] = []
     seconds: list[float] = []
@@ -123,6 +125,7 @@ def attack_figures(module: ModuleType, path: Path) -> dict[str, Any]:
         group = groups[(row["attack_type"], row["lang"])]
         group["rows"] += 1
         group["attack"] += bool(manipulation_flags(attack))
+        group["capped"] += penalised(attack)
         group["honest"] += bool(manipulation_flags(honest))
         if not manipulation_flags(attack):
             missed.append(row["id"])
@@ -131,6 +134,7 @@ def attack_figures(module: ModuleType, path: Path) -> dict[str, Any]:
     return {
         "rows": len(rows),
         "attack_flagged": sum(g["attack"] for g in groups.values()),
+        "attack_penalised": sum(g["capped"] for g in groups.values()),
         "honest_flagged": sum(g["honest"] for g in groups.values()),
         "groups": {f"{kind}/{lang}": g for (kind, lang), g in sorted(groups.items())},
         "missed": missed,
@@ -163,12 +167,13 @@ def print_report(datasets: dict[str, dict[str, Any]], attacks: dict[str, dict[st
                 print(f"- {name} {example['id']} {example['flags']} removed={example['removed']}: "
                       f"{example['answer']!r}")
     for name, a in attacks.items():
-        print(f"\n## {name}: attacks flagged {a['attack_flagged']}/{a['rows']}, honest flagged "
-              f"{a['honest_flagged']}/{a['rows']} (ms/answer p50 {a['ms_p50']:.2f})\n")
-        print("| type/lang | rows | attack flagged | honest flagged |")
-        print("|---|---|---|---|")
+        print(f"\n## {name}: attacks flagged {a['attack_flagged']}/{a['rows']} (penalised "
+              f"{a['attack_penalised']}), honest flagged {a['honest_flagged']}/{a['rows']} "
+              f"(ms/answer p50 {a['ms_p50']:.2f})\n")
+        print("| type/lang | rows | attack flagged | attack penalised | honest flagged |")
+        print("|---|---|---|---|---|")
         for group, g in a["groups"].items():
-            print(f"| {group} | {g['rows']} | {g['attack']} | {g['honest']} |")
+            print(f"| {group} | {g['rows']} | {g['attack']} | {g['capped']} | {g['honest']} |")
         print(f"\nmissed: {', '.join(a['missed']) or '–'}")
         print(f"honest flagged: {', '.join(a['honest_false_alarms']) or '–'}")
 

@@ -37,6 +37,9 @@ _INSTRUCTION_EN = re.compile(
     r"|\bthis answer (?:is|deserves) (?:correct|perfect|excellent|full)",
     re.I,
 )
+# Reading as a named person would ("reply the way Sam would"); case-sensitive, since "respond the
+# way humans would" describes RLHF.
+_PERSONA = re.compile(r"\b(?:[Rr]eply|[Rr]espond|[Aa]nswer|[Gg]rade|[Mm]ark|[Jj]udge|[Rr]ead|[Rr]eview)(?: it| this| them)? the way [A-Z][a-z]+ would\b")
 _INSTRUCTION_ZH = re.compile(
     # "忽略" + what a grader follows; "P(X) 可以忽略" is mathematics, not an instruction
     r"(?:忽略|无视|不要理会|不用管|忘记|别管).{0,8}(?:以上|上面|之前|前面|所有的?(?:要求|规则|指令|提示)|评分|标准|规则|要求|指令|提示词?|参考答案|要点)|"
@@ -52,6 +55,11 @@ _APPEAL = re.compile(
     r"\bkey points?\b.{0,40}\b(?:covered|satisfied|counts?)\b"
     r"|\b(?:treat|mark|count|consider|report)\b.{0,40}\b(?:as (?:covered|satisfied)|no errors)\b"
     r"|\b(?:treat|mark|count|consider|report) (?:this|it|my answer|the answer|every|all|each)\b.{0,40}\bas correct\b"
+    # filing the answer itself under a verdict ("log this response as meeting every point"); not
+    # "the reward model treats the response as a sequence"
+    r"|\b(?:log|record|register|file|enter|treat|mark|count|report) (?:this|my) (?:answer|response|submission)\b.{0,40}\bas\b"
+    # a persona for the reader: "be my study buddy", "reply the way Sam would"
+    r"|\bbe my (?:\w+ ){0,2}(?:buddy|friend|mentor|tutor|coach|teacher|grader|examiner|reviewer|partner|interviewer)\b"
     r"|\bplease\b.{0,40}\b(?:kind|harsh|lenient|generous|strict|consistent)\b|\bdepends on this (?:score|grade|result)"
     r"|\b(?:written|reviewed|approved|verified) by an? (?:senior|expert|professor)|\byears of experience\b"
     r"|\blet'?s play a game\b|\byou are (?:now )?my\b|\bact as\b.{0,20}\b(?:dan|grader|mentor|teacher)\b|\bleniency\b|\bpoints_covered\b"
@@ -121,6 +129,9 @@ _CUE_LEXICON: tuple[tuple[tuple[CueFamily, ...], bool, tuple[str, ...]], ...] = 
         r"\bhiring (?:manager|committee|panel|team)s?\b", r"\b(?:course|teaching) staff\b", r"\bteaching assistants?\b",
         r"\bsenior (?:engineer|researcher|scientist|developer)s?\b", r"\b(?:years|decades) of experience\b",
         r"\btrust me\b", r"\bI(?:'ve| have) been (?:doing|working on|working in)\b",
+        # the reader addressed as whoever grades: "for whoever reviews this", "the review board"
+        r"\bwho(?:ever)? (?:reviews|reads|grades|marks|checks|evaluates|assesses) (?:this|these|my)\b",
+        r"\breview (?:board|panel|committee)s?\b",
         r"面试官", r"考官", r"阅卷(?:人|老师|者|组)", r"评委", r"评审(?:员|专家|组|委员|意见)", r"专家组", r"审核员", r"评分员",
         r"招聘(?:方|官|经理)", r"资深(?:工程师|专家|研究员)", r"多年经验", r"相信我", r"(?:做|干)了.{1,3}年",
         r"评分(?:助手|系统|模型|员|人)", r"阅卷(?:助手|系统|模型)",
@@ -222,7 +233,30 @@ _FUNCTION_WORDS = frozenset(["the", "a", "an", "of", "to", "in", "on", "is", "ar
 # Split after sentence ends but keep every character (whitespace and newlines stay with the next
 # piece), so joining the kept pieces gives back the original layout.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.])(?=\s)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Characters that print nothing: controls, every format character (zero-width spaces and joiners,
+# bidi controls, invisible operators, soft hyphen, BOM, ...), variation selectors, the combining
+# grapheme joiner and the Hangul fillers. They hide or break up words ("ig\u200bnore"); tag
+# characters (the U+E0000 block) are matched on their own first, since they can spell a sentence.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u034f\u061c\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+    "\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# Tag characters mirror ASCII (U+E0041 is an invisible "A"): a run of them that spells letters is a
+# message no reader sees. Their one honest use is inside a subdivision-flag emoji (black flag, tag
+# letters "gbsct", cancel tag), which is not a message.
+_TAG_RUN = re.compile(r"(\U0001F3F4)?([\U000E0000-\U000E007F]+)")
+# What clean_text leaves where a hidden message was, so that `screen` (which only sees the cleaned
+# text) can flag it; screen removes the mark before grading.
+HIDDEN_TEXT_MARK = "[hidden text removed]"
+# Circled and other enclosed numbers (①, ❷, ⓷) as "(1)": NFKC turns ① into a bare "1" glued to
+# the next word ("1分层 K 折"), which hides that they number the items of a list.
+_ENCLOSED_NUMBERS = {
+    code: f"({int(unicodedata.numeric(chr(code)))})"
+    for low, high in ((0x2460, 0x2473), (0x24EA, 0x24FE), (0x2776, 0x2793), (0x3251, 0x325F), (0x32B1, 0x32BF))
+    for code in range(low, high + 1)
+}
 
 
 class Screening(BaseModel):
@@ -235,10 +269,26 @@ class Screening(BaseModel):
 
 
 def clean_text(text: str) -> str:
-    """Normalise width (NFKC), drop control and bidi characters, squeeze runs of blank lines."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub("", text)
+    """Drop invisible characters (a message spelled in tag characters becomes `HIDDEN_TEXT_MARK`),
+    write enclosed numbers as "(1)", normalise width and compatibility forms (NFKC: full-width
+    letters, ligatures) and squeeze runs of blank lines."""
+    text = _TAG_RUN.sub(_hidden_message_mark, text)
+    text = unicodedata.normalize("NFKC", text.translate(_ENCLOSED_NUMBERS))
+    text = _INVISIBLE.sub("", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _hidden_message(tags: str) -> str:
+    """The ASCII text that a run of Unicode tag characters spells ("" for none)."""
+    return "".join(chr(ord(ch) - 0xE0000) for ch in tags if 0xE0020 <= ord(ch) <= 0xE007E)
+
+
+def _hidden_message_mark(match: re.Match[str]) -> str:
+    flag, tags = match.group(1), match.group(2)
+    if flag and tags.endswith("\U000E007F"):
+        return flag  # a subdivision flag emoji
+    spelled = any(ch.isalnum() for ch in _hidden_message(tags))
+    return (flag or "") + (f" {HIDDEN_TEXT_MARK} " if spelled else "")
 
 
 def neutralise_fence(text: str) -> str:
@@ -260,7 +310,7 @@ def _known_wording(sentence: str, topic: str) -> bool:
     lowered = topic.lower()
     return any(
         match.group(0).strip().lower() not in lowered
-        for pattern in (_INSTRUCTION_EN, _INSTRUCTION_ZH, _FAKE_MARKUP, _APPEAL)
+        for pattern in (_INSTRUCTION_EN, _PERSONA, _INSTRUCTION_ZH, _FAKE_MARKUP, _APPEAL)
         for match in pattern.finditer(sentence)
     )
 
@@ -274,8 +324,14 @@ def _is_instruction(sentence: str, topic: str = "") -> bool:
 # Any separator people put between bare terms: commas and enumeration commas, semicolons, bars,
 # slashes and bullets; a middle dot or a dash only with a space beside it ("a · b", "a - b"), since
 # "x·Φ(x)" is a product and "a-b" one word; and a space between Chinese words, which Chinese
-# prose never has ("感受野 递推 空洞卷积").
-_LIST_SEPARATOR = re.compile(r"[,，、;；|/•▪●◦►]+|\s[·・]|[·・]\s|\s[-–—]\s|(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+# prose never has ("感受野 递推 空洞卷积"). Also the marks that open an item: a hashtag ("#dropout
+# #batchnorm") and an inline item number ("(1)" from ①, "2、", "3)") where an item can start, so
+# not "f(1)" or "(x+1)".
+_ENUMERATOR = re.compile(r"(?:^|(?<=[\s:：,，、;；。)\u3400-\u9fff]))\(\d{1,2}\)|(?:^|(?<=[\s:：,，、;；。\u3400-\u9fff]))\d{1,2}[、)](?!\d)")
+_LIST_SEPARATOR = re.compile(
+    r"[,，、;；|/•▪●◦►]+|\s[·・]|[·・]\s|\s[-–—]\s|(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])"
+    r"|(?:^|(?<=\s))#(?=[^\W\d_])|" + _ENUMERATOR.pattern
+)
 _BULLET = re.compile(r"^\s*(?:[-*+•·・▪●◦►–—]|\(?[0-9]{1,2}[.)、]|\(?[a-z][.)])\s+", re.I)
 # A list introduced as a sentence ("There are A, B, C", "UDP header contains A, B"): an answer
 # that enumerates, not a bare list of terms.
@@ -310,8 +366,9 @@ def _is_keyword_run(line: str, topic_terms: set[str], outline: bool = False) -> 
     repeats them ("residual residual F(x)+x ..."). In an answer written as an outline, lists are
     its form ("Regularisation: L1/L2, dropout, ..."), so only repetition counts there."""
     words = _content_words(line)
-    maths = sum(1 for ch in line if ch.isdigit() or ch in "=+*^()<>≥≤·×−")
-    if len(set(words) & topic_terms) < 3 or maths > 0.2 * len(line.replace(" ", "")) or line.count("(") >= 3:
+    body = _ENUMERATOR.sub(" ", line)  # item numbers are not the digits and brackets of a calculation
+    maths = sum(1 for ch in body if ch.isdigit() or ch in "=+*^()<>≥≤·×−")
+    if len(set(words) & topic_terms) < 3 or maths > 0.2 * len(body.replace(" ", "")) or body.count("(") >= 3:
         return False  # worked calculations repeat symbols legitimately
     fragments = [f.strip() for f in _LIST_SEPARATOR.split(line) if f.strip()]
     short = [f for f in fragments if len(f) <= 12 or (not _CJK_RUN.search(f) and len(terms(f)) <= 3 and len(f) <= 30)]
@@ -354,7 +411,7 @@ def _join_item_lines(content: str) -> list[str]:
 
     for line in content.split("\n"):
         item = _BULLET.sub("", line).strip()
-        if item and len(item) <= 40 and not re.search(r"[。！？!?:：]|[.]$", item) and len(terms(item)) <= 4:
+        if item and len(item) <= 40 and not re.search(r"[。！？!?:：]|[.]$", item) and len(terms(item)) <= 4 and not _is_table_line(line):
             run.append(item)
         else:
             flush()
@@ -377,11 +434,16 @@ def _looks_like_keyword_list(text: str, topic: str) -> bool:
     return len(short) / len(fragments) >= 0.8 and len(on_topic) >= 0.5 * len(short) and not has_sentences
 
 
+# Dashes, ellipses and book-title marks are Chinese prose ("优点——安全"): le_zh/train/0349 was
+# taken for a noisy copy on its four dashes.
+_ORDINARY_PUNCTUATION = frozenset(",.;:!?()'\"-，。；：！？、（）“”‘’—–…《》〈〉「」『』【】·")
+
+
 def _noise_share(text: str) -> float:
     """Share of characters that are neither letters/digits/CJK nor ordinary punctuation."""
     if not text:
         return 0.0
-    odd = sum(1 for ch in text if not (ch.isalnum() or ch.isspace() or ch in ",.;:!?()'\"-，。；：！？、（）“”"))
+    odd = sum(1 for ch in text if not (ch.isalnum() or ch.isspace() or ch in _ORDINARY_PUNCTUATION))
     return odd / len(text)
 
 
@@ -546,6 +608,172 @@ def _drop_other_answers(content: str, question: str, references: list[str], bank
     return kept, ["".join(pieces[first : last + 1]).strip()[:200] for first, last in blocks]
 
 
+# --- verdict tables --------------------------------------------------------------------------------
+# A markdown table that grades the answer: a column headed by a verdict word ("covered", "verdict",
+# "判定") whose cells are verdicts (ticks, crosses, "met", "覆盖", "无"). A table comparing things
+# ("| optimiser | memory | speed |", or "| | LSTM | GRU |" with ticks) has no verdict heading, and a
+# results table ("| model | F1 score |") holds numbers, not verdicts.
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$")
+_VERDICT_HEADING = re.compile(
+    r"\b(?:covered|coverage|verdicts?|met|assessment|evaluation|judge?ments?|scores?|grades?|marks?|addressed|satisfied)\b"
+    r"|判定|覆盖|评审|评价|评分|得分|打分|答到|结论",
+    re.I,
+)
+_TICK = re.compile(r"[✓✔✅☑✗✘❌❎]")
+_VERDICT_WORDS = frozenset([
+    "yes", "no", "y", "n", "covered", "met", "partly", "partial", "missing", "present", "absent", "pass", "passed",
+    "fail", "failed", "none", "ok", "true", "false", "na", "是", "否", "有", "无", "覆盖", "已覆盖", "部分覆盖", "部分",
+    "缺失", "未覆盖", "通过", "满足", "答到", "正确", "错误",
+])
+
+
+def _is_table_line(line: str) -> bool:
+    """A row or the rule of a markdown table ("| a | b |", "|---|---|")."""
+    return bool(re.match(r"^\s*\|.*\|\s*$", line) or _TABLE_RULE.match(line))
+
+
+def _verdict_cell(cell: str) -> bool:
+    """A tick or cross, a verdict word, or a mark out of a total ("2/2")."""
+    word = re.sub(r"[\W_]+", "", cell).lower()
+    return bool((_TICK.search(cell) and len(cell) <= 12) or word in _VERDICT_WORDS or re.fullmatch(r"\s*\d+\s*/\s*\d+\s*", cell))
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _is_verdict_table(rows: list[str]) -> bool:
+    """rows: a heading row, the rule row, body rows. A column is a verdict column when its heading
+    is a verdict word and most (60%) of its non-empty cells are verdicts."""
+    heading, body = _cells(rows[0]), [_cells(r) for r in rows[2:]]
+    for column, title in enumerate(heading):
+        values = [cells[column] for cells in body if column < len(cells) and cells[column]]
+        if _VERDICT_HEADING.search(title) and values and sum(map(_verdict_cell, values)) >= 0.6 * len(values):
+            return True
+    return False
+
+
+def _strip_verdict_tables(answer: str) -> tuple[str, list[str]]:
+    """The answer without markdown tables that grade it, and those tables."""
+    lines = answer.split("\n")
+    kept: list[str] = []
+    removed: list[str] = []
+    i = 0
+    while i < len(lines):
+        if "|" in lines[i] and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            end = i + 2
+            while end < len(lines) and lines[end].count("|") >= 1 and lines[end].strip():
+                end += 1
+            if _is_verdict_table(lines[i:end]):
+                removed.append("\n".join(lines[i:end]))
+                i = end
+                continue
+        kept.append(lines[i])
+        i += 1
+    return "\n".join(kept).strip(), removed
+
+
+# --- the reference pasted back -------------------------------------------------------------------
+# The answer is cut into pieces (sentences, clauses, and the stretches between decorative symbols
+# or bullets: "◆◆", "★", "»»"). A piece is recited from the reference when most of its character
+# n-grams occur there: a typo or a filler ("um", "嗯", "就是说") costs a few n-grams, so a recited
+# sentence keeps most of its own, while the candidate's own sentence keeps few, in any order of
+# sentences. n is 4 for Chinese (a character is about half a word) and 8 for alphabetic text,
+# where short n-grams ("the ", "tion", "ing ") are shared by any two sentences on one subject.
+# Measured on the honest and reference_copy rows of evals/attacks (all three sets): sentences
+# recited with typos and fillers keep 0.72-1.0 (zh) and 0.71-1.0 (en) of their n-grams; the
+# candidates' own sentences at most 0.65 (zh) and 0.78 (en). Own sentences above 0.6 repeat a
+# reference clause nearly word for word ("Use micro when classes are imbalanced."): taking them
+# for recited only makes the own text look shorter.
+# Pieces end after sentence ends, also without the space pasted text often loses ("rate.It").
+_PIECE_END = re.compile(
+    r"(?<=[。！？!?；;\n])|(?<=[.!?])(?=\s)|(?<=[a-z)][.!?])(?=[A-Z])|[\u2022\u25a0-\u25ff\u2600-\u27bf\u00ab\u00bb]+"
+)
+_RECITED_PIECE = 0.6  # share of a piece's n-grams found in the reference
+_REFERENCE_RECITED = 0.8  # share of the reference (characters of its pieces) recited
+# Own text of at least this many words next to a recital makes the recital a paste (a Chinese
+# character counts as half a word). Measured: the candidates' own part of the 12 reference_copy
+# attacks has 19-50 words. Of the 3566 real answers of saf_en + le_zh, 89 recite 80% of their
+# reference piece by piece: 87 say nothing else (0 own words), 2 add 39 and 51 words of their own
+# (saf_en, full marks from the human graders) and are capped.
+_OWN_WORDS = 10
+
+
+@dataclass(frozen=True)
+class _Recital:
+    """How much of one reference an answer recites, and what else it says."""
+
+    coverage: float  # share of the reference's characters recited piece by piece (see _recital)
+    recited: list[str]  # the answer's pieces recited from the reference
+    own: str  # the rest of the answer, layout kept, decorative symbols dropped
+    own_words: float  # words in `own` (a Chinese character counts as half)
+
+    @property
+    def beside_own_text(self) -> bool:
+        """Most of the reference recited next to a substantial text of the candidate's own."""
+        return self.coverage >= _REFERENCE_RECITED and self.own_words >= _OWN_WORDS
+
+
+def _gram_size(text: str) -> int:
+    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
+    return 4 if cjk >= 0.3 * len(re.sub(r"\s", "", text)) else 8
+
+
+def _recited_share(piece: str, source: dict[int, set[str]]) -> float | None:
+    """Share of the piece's n-grams found in `source` (n-gram sets by n); None when the piece is
+    too short to tell ("1.", "答：")."""
+    n = _gram_size(piece)
+    grams = set(char_ngrams(piece, n))
+    return len(grams & source[n]) / len(grams) if len(grams) >= 3 else None
+
+
+def _has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def _grams(text: str) -> dict[int, set[str]]:
+    return {n: set(char_ngrams(text, n)) for n in (4, 8)}
+
+
+def _word_count(text: str) -> float:
+    """Words, counting a Chinese character as half of one."""
+    return len(re.findall(r"[A-Za-z]{2,}|[0-9]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2
+
+
+def _recital(content: str, reference: str) -> _Recital:
+    pieces = [p for p in _PIECE_END.split(content) if p]
+    in_reference = _grams(reference)
+    recited = [p for p in pieces if (_recited_share(p, in_reference) or 0.0) >= _RECITED_PIECE]
+    chosen = set(recited)
+    # Item numbers and symbols left between recited pieces ("1.", "**") are not the candidate's words.
+    own = "".join(p for p in pieces if p not in chosen and _has_letters(p)).strip()
+    # A reference piece counts when most of it is recited, in full from 80% of its n-grams (what
+    # typos leave of a recited piece) and in part below that: an answer in the reference's words
+    # that leaves things out ("优点——安全。缺点——灵活性差") recites parts of many pieces.
+    in_recital = _grams(" ".join(recited))
+    parts = [(len(p), _recited_share(p, in_recital)) for p in _PIECE_END.split(reference)]
+    total = sum(size for size, share in parts if share is not None)
+    covered = sum(size * min(1.0, share / 0.8) for size, share in parts if share is not None and share >= _RECITED_PIECE)
+    own_pieces = [p for p in pieces if p not in chosen and _recited_share(p, in_reference) is not None]
+    return _Recital(coverage=covered / total if total else 0.0, recited=[p.strip() for p in recited],
+                    own=own, own_words=_word_count(" ".join(own_pieces)))
+
+
+def _reference_recital(content: str, references: list[str]) -> _Recital | None:
+    """How the answer recites the reference it is closest to, when it holds most (80%) of that
+    reference's 5-grams (a copy) or recites it piece by piece next to its own text (a copy whose
+    typos and fillers break up the 5-grams). None otherwise; answers far from every reference cost
+    one containment each."""
+    if not (content and references):
+        return None
+    closest = max(references, key=lambda ref: containment(ref, content))
+    contained = containment(closest, content)
+    if contained < 0.5:
+        return None
+    recital = _recital(content, closest)
+    return recital if contained >= _REFERENCE_RECITED or recital.beside_own_text else None
+
+
 # --- the screening -------------------------------------------------------------------------------
 def screen(
     answer: str, *, question: str, references: list[str], bank: BankIndex | _Bank | None = "default",
@@ -554,7 +782,13 @@ def screen(
     `bank` is the question bank to recognise answers to other questions ("default": the one under
     knowledge/, loaded once; None: skip that check)."""
     topic = question + "\n" + "\n".join(references)
+    # A message hidden in invisible characters (clean_text left its mark) and a table that grades
+    # the answer are instructions however they are worded.
+    hidden = [HIDDEN_TEXT_MARK] if HIDDEN_TEXT_MARK in answer else []
+    answer = re.sub(r"[ \t]*" + re.escape(HIDDEN_TEXT_MARK) + r"[ \t]*", " ", answer).strip()
+    answer, tables = _strip_verdict_tables(answer)
     content, removed = _strip_instructions(answer, topic)
+    removed = hidden + tables + removed
     flags = ["injection_attempt"] if removed else []
     # A reference pasted back is judged as such below, not as a list of the reference's terms.
     if not (references and max(containment(ref, content) for ref in references) >= 0.8):
@@ -567,17 +801,17 @@ def screen(
         flags.append("off_topic")
         removed.extend(others + strays)
     pasted = False
-    if content and references and max(containment(ref, content) for ref in references) >= 0.8:
-        # Pasted back: most of a reference's 5-grams reappear. With junk around it, it is an
-        # attack; a clean near-copy is an (unoriginal) correct answer and is only flagged.
+    recital = _reference_recital(content, references)
+    if recital is not None:
+        # Most of a reference recited. Alone, it is an (unoriginal) correct answer: le_zh gives
+        # such answers full marks, so it is only flagged. Next to the candidate's own sentences it
+        # is not their answer, so only their own sentences are graded; with junk around it (symbols,
+        # repeated lines) it is an attack. Both are marked `pasted` (the grader caps them).
         flags.append("reference_copy")
-        # Pasted next to the candidate's own words: the pasted part is not their answer, so
-        # only their own sentences are graded. A clean near-copy (nothing else) stays whole.
-        rest, copied_pieces = _drop_copied(content, references)
-        pasted = bool(rest and copied_pieces) or noisy_copy(content)
-        if rest and copied_pieces:
-            content = rest
-            removed.extend(copied_pieces)
+        pasted = recital.beside_own_text or noisy_copy(content)
+        if recital.beside_own_text:
+            content = recital.own
+            removed.extend(recital.recited)
     if "off_topic" not in flags and _answers_another_question(content, question, references, index):
         flags.append("off_topic")
     return Screening(content=content, flags=flags, removed=[s.strip()[:200] for s in removed], pasted=pasted)
@@ -612,13 +846,15 @@ def _strip_keyword_lists(content: str, topic: str) -> tuple[str, bool]:
     topic_terms = set(terms(topic))
     pieces = [p for line in _join_item_lines(content) for p in re.split(r"(?<=[。！？!?])|(?<=[a-z)][.])\s+", line)]
     outline = sum(1 for p in pieces if _is_labelled(p)) >= 2
-    runs = [p for p in pieces if p.strip() and _is_keyword_run(p, topic_terms, outline)]
+    # A markdown table relates its terms (rows compared on columns); it is not a bare list of them.
+    runs = [p for p in pieces if p.strip() and not _is_table_line(p) and _is_keyword_run(p, topic_terms, outline)]
     prose = [p for p in pieces if p.strip() and p not in runs]
     stuffed = [p for p in runs if not _elaborated(p, prose)]
     prose = [p for p in pieces if p.strip() and p not in stuffed]
     if stuffed and prose:
         return "\n".join(prose).strip(), True
-    return content, bool(content) and _looks_like_keyword_list(content, topic)
+    untabled = "\n".join(line for line in content.split("\n") if not _is_table_line(line))
+    return content, bool(untabled.strip()) and _looks_like_keyword_list(untabled, topic)
 
 
 def _answers_another_question(content: str, question: str, references: list[str], index: BankIndex | None) -> bool:
@@ -675,13 +911,6 @@ def _judgeable(text: str, question: str) -> bool:
         return True
     words = re.findall(r"[a-z]+(?:[-'][a-z]+)*", text.lower())
     return not words or any(w in _ENGLISH_GLUE for w in words)
-
-
-def _drop_copied(content: str, references: list[str]) -> tuple[str, list[str]]:
-    # Split also at "rate.It": pasted text often loses the space after a full stop.
-    pieces = [p for p in re.split(r"(?<=[。！？!?；;\n])|(?<=[a-z)][.!?])\s*(?=[A-Z])", content) if p and p.strip()]
-    copied = [p for p in pieces if len(p.strip()) > 3 and max(containment(p, ref, n=3) for ref in references) >= 0.6]
-    return "".join(p for p in pieces if p not in copied).strip(), [p.strip()[:200] for p in copied]
 
 
 def noisy_copy(content: str) -> bool:

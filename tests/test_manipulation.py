@@ -257,7 +257,7 @@ def test_no_sentence_of_our_own_bank_text_reads_as_an_instruction() -> None:
 
 @pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets is not present")
 def test_real_answers_are_rarely_penalised() -> None:
-    # Every 10th human answer of both shared datasets (the benchmark screens all 3566: 4 penalised).
+    # Every 10th human answer of both shared datasets (the benchmark screens all 3566: 3 penalised).
     from evals.dataset import load_dataset
 
     rows = [row for name in ("saf_en/saf_en.jsonl", "le_zh/le_zh.jsonl") for row in load_dataset(DATASETS / name).rows]
