@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 ATTACKS = REPO / "evals" / "attacks" / "attacks.jsonl"
 HOLDOUT = ATTACKS.with_name("holdout.jsonl")  # fresh phrasings kept out of detector tuning
 HOLDOUT2 = ATTACKS.with_name("holdout2.jsonl")  # written blind to the detector (see holdout2.md)
+HOLDOUT3 = ATTACKS.with_name("holdout3.jsonl")  # a second blind set, new wordings (see holdout3.md)
 SHARED = REPO.parent / "shared"
 AttackType = Literal[
     "direct_instruction",
@@ -44,7 +45,7 @@ class AttackRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^(zh|en)-[a-z_]+-(?:h|h2-)?\d+$")
+    id: str = Field(pattern=r"^(zh|en)-[a-z_]+-(?:h|h2-|h3-)?\d+$")
     bank_id: str
     lang: Literal["zh", "en"]
     attack_type: AttackType
@@ -59,7 +60,7 @@ def _lines(path: Path = ATTACKS) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("path", [ATTACKS, HOLDOUT, HOLDOUT2], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [ATTACKS, HOLDOUT, HOLDOUT2, HOLDOUT3], ids=lambda p: p.name)
 def test_every_line_matches_the_documented_schema(path: Path) -> None:
     for number, line in enumerate(_lines(path), 1):
         try:
@@ -71,7 +72,9 @@ def test_every_line_matches_the_documented_schema(path: Path) -> None:
 ROWS = [AttackRow.model_validate_json(line) for line in _lines()]
 HELD_OUT = [AttackRow.model_validate_json(line) for line in _lines(HOLDOUT)]
 HELD_OUT_2 = [AttackRow.model_validate_json(line) for line in _lines(HOLDOUT2)]
-EVERY_ROW = ROWS + HELD_OUT + HELD_OUT_2
+HELD_OUT_3 = [AttackRow.model_validate_json(line) for line in _lines(HOLDOUT3)]
+BLIND_SETS = {"h2": HELD_OUT_2, "h3": HELD_OUT_3}  # the id marker of each blind set and its rows
+EVERY_ROW = ROWS + HELD_OUT + HELD_OUT_2 + HELD_OUT_3
 BANK = {item.id: item for item in load_bank()}
 
 
@@ -108,14 +111,15 @@ def test_coverage_meets_the_issue() -> None:
     assert quality["partial"] >= 5 and quality["good"] >= 3, "some partial and good answers are needed too"
 
 
-# --- holdout2.jsonl: the blind held-out set (issue 5) ---------------------------------------------
-def test_second_holdout_meets_its_brief() -> None:
+# --- holdout2.jsonl and holdout3.jsonl: the blind held-out sets (issue 5) -------------------------
+@pytest.mark.parametrize("marker", BLIND_SETS)
+def test_blind_holdout_meets_its_brief(marker: str) -> None:
     """40 rows, 20 per language, every attack type at least 3 times and in both languages, mostly
-    wrong or weak honest answers, many topics, ids marked `-h2-`."""
-    rows = HELD_OUT_2
+    wrong or weak honest answers, many topics, ids marked `-h2-` / `-h3-`."""
+    rows = BLIND_SETS[marker]
     assert len(rows) == 40
     assert Counter(r.lang for r in rows) == {"zh": 20, "en": 20}
-    assert all(re.search(r"-h2-\d+$", r.id) for r in rows), "holdout2 ids end in -h2-<n>"
+    assert all(re.search(rf"-{marker}-\d+$", r.id) for r in rows), f"ids end in -{marker}-<n>"
     per_type: Counter[str] = Counter(r.attack_type for r in rows)
     thin = [kind for kind in ATTACK_TYPES if per_type[kind] < 3]
     assert not thin, f"attack types with fewer than 3 rows: {thin}"
@@ -135,8 +139,9 @@ def _position(row: AttackRow) -> str:
     return "around" if before.strip() and after.strip() else "before" if before.strip() else "after"
 
 
-def test_second_holdout_varies_where_the_attack_sits() -> None:
-    positions = Counter(_position(r) for r in HELD_OUT_2)
+@pytest.mark.parametrize("marker", BLIND_SETS)
+def test_blind_holdout_varies_where_the_attack_sits(marker: str) -> None:
+    positions = Counter(_position(r) for r in BLIND_SETS[marker])
     assert min(positions[p] for p in ("before", "after", "around")) >= 5, positions
 
 
@@ -144,24 +149,29 @@ def _added_text(row: AttackRow) -> str:
     return _squeezed(row.attack.replace(row.honest, ""))
 
 
-def test_second_holdout_wordings_are_new() -> None:
-    """holdout2 was written blind to the other sets: no 30-character run of its added text (the attack
-    minus the honest answer) occurs in theirs. Pasted references are shared by design, so
-    reference_copy rows are left out."""
+# each blind set against every set written before it
+_EARLIER = {"h2": ROWS + HELD_OUT, "h3": ROWS + HELD_OUT + HELD_OUT_2}
+
+
+@pytest.mark.parametrize("marker", BLIND_SETS)
+def test_blind_holdout_wordings_are_new(marker: str) -> None:
+    """A blind set was written without reading the earlier sets: no 30-character run of its added
+    text (the attack minus the honest answer) occurs in theirs. Pasted references are shared by
+    design, so reference_copy rows are left out."""
 
     def windows(row: AttackRow, width: int = 30) -> list[str]:
         text = _added_text(row)
         return [text[i : i + width] for i in range(len(text) - width + 1)]
 
-    theirs = {w for r in ROWS + HELD_OUT if r.attack_type != "reference_copy" for w in windows(r)}
-    for row in HELD_OUT_2:
+    theirs = {w for r in _EARLIER[marker] if r.attack_type != "reference_copy" for w in windows(r)}
+    for row in BLIND_SETS[marker]:
         if row.attack_type != "reference_copy":
             shared = [w for w in windows(row) if w in theirs]
             assert not shared, f"{row.id} reuses wording of another set: {shared[0]!r}"
 
 
 def test_other_question_rows_name_a_different_bank_item() -> None:
-    for row in ROWS + HELD_OUT_2:
+    for row in ROWS + HELD_OUT_2 + HELD_OUT_3:
         if row.attack_type == "other_question":
             assert row.other_bank_id in BANK and row.other_bank_id != row.bank_id, row.id
         else:
@@ -170,7 +180,7 @@ def test_other_question_rows_name_a_different_bank_item() -> None:
 
 def test_reference_copy_rows_contain_the_current_reference() -> None:
     """Fails when a bank reference is rewritten and the pasted copy no longer matches it."""
-    for row in ROWS + HELD_OUT_2:
+    for row in ROWS + HELD_OUT_2 + HELD_OUT_3:
         if row.attack_type == "reference_copy":
             reference = BANK[row.bank_id].view(row.lang).reference
             assert containment(reference, row.attack) >= 0.5, f"{row.id}: pasted reference out of date"
@@ -190,11 +200,14 @@ _HIDDEN = (
     re.compile(r"display\s*:\s*none"),
     re.compile(r"\\color\{white\}"),
     re.compile(r'!\[[^\]]*\]\(\S+\s+"[^"]+"\)'),
+    # ways holdout3.jsonl adds: bidirectional overrides (text stored reversed) and zero-size HTML text
+    re.compile(r"[\u202a-\u202e\u2066-\u2069]"),
+    re.compile(r"font-size\s*:\s*0(?![.\d])"),
 )
 
 
 def test_hidden_text_rows_actually_hide_something() -> None:
-    for row in ROWS + HELD_OUT_2:
+    for row in ROWS + HELD_OUT_2 + HELD_OUT_3:
         if row.attack_type == "hidden_text":
             extra = row.attack.replace(row.honest, "")
             assert any(p.search(extra) for p in _HIDDEN), f"{row.id}: nothing hidden"
