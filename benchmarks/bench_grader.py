@@ -36,11 +36,13 @@ from interviewer.grader import (  # noqa: E402
 )
 
 SIGNALS = ("char_cosine", "token_recall", "token_precision", "bm25", "log_length_ratio", "keypoint_coverage")
-# The model's two judgements, as expected values under its token probabilities: the weighted
-# key-point codes and the overall rating. Fewer inputs generalise better here: lexical signals
-# added nothing in grouped CV on the dev rows (2026-11-23; `fit` prints both for the record).
-LLM_FEATURES = ("verdicts", "overall")
-LLM_FEATURES_WITH_COVERAGE = ("verdicts", "overall", "keypoint_coverage")
+# The model's two judgements, as expected values under its token probabilities (the weighted
+# key-point codes and the overall rating), plus the no-LLM `similarity` grader's score: one
+# input that sums up the lexical signals with parameters fitted on thousands of rows, where the
+# raw signals refitted on these 140 rows added nothing in grouped CV (2026-11-23). `fit` prints
+# the blend with and without `similarity` for the record.
+MODEL_FEATURES = ("verdicts", "overall")
+LLM_FEATURES = ("verdicts", "overall", "similarity")
 
 
 def _rows(path: Path, sample: int | None, seed: int, questions: int | None = None, per_question: int = 5) -> list[dict]:
@@ -90,8 +92,7 @@ def collect(args: argparse.Namespace) -> None:
             result = grade(row["question"], row["answer"], references=[row["reference"]],
                            score_max=row["score_max"], model=model, lang=row.get("lang"),
                            key_point_method=args.key_points)
-            features = {**result.signals, "verdicts": result.model_score, "overall": result.overall,
-                        "err": 1.0 if result.factual_errors else 0.0}
+            features = {**result.signals, "verdicts": result.model_score, "overall": result.overall}
             sink.write(json.dumps({
                 "id": row["id"], "qid": row["qid"], "lang": row.get("lang"),
                 "gold": row["score"] / row["score_max"], "pred": result.normalized, "status": result.status,
@@ -104,9 +105,20 @@ def collect(args: argparse.Namespace) -> None:
                   f"{result.latency:.2f}s {result.usage.total} tok", flush=True)
 
 
-def _load(paths: list[str]) -> list[dict]:
+def _read(paths: list[str]) -> list[dict]:
+    """Collected rows; files collected before `similarity` was a signal hold its inputs, so it is
+    computed for them here."""
+    from interviewer import similarity
+
     rows = [json.loads(line) for p in paths for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["status"] == "graded" and r["features"].get("verdicts") is not None]
+    for r in rows:
+        if r["status"] == "graded" and "char_cosine" in r["features"]:
+            r["features"].setdefault("similarity", similarity.predict(r["features"], r["lang"]))
+    return rows
+
+
+def _load(paths: list[str]) -> list[dict]:
+    return [r for r in _read(paths) if r["status"] == "graded" and r["features"].get("verdicts") is not None]
 
 
 def _matrix(rows: list[dict], names: tuple[str, ...]) -> np.ndarray:
@@ -146,16 +158,16 @@ def fit(args: argparse.Namespace) -> None:
         g = [r["gold"] for r in subset]
         verdicts_only = [r["features"]["verdicts"] for r in subset]
         overall_only = [r["features"]["overall"] for r in subset]
-        sim_cv, llm_cv = _cv(subset, SIGNALS), _cv(subset, LLM_FEATURES)
-        coverage_cv = _cv(subset, LLM_FEATURES_WITH_COVERAGE)
+        similarity_only = [r["features"]["similarity"] for r in subset]
+        sim_cv, model_cv, llm_cv = _cv(subset, SIGNALS), _cv(subset, MODEL_FEATURES), _cv(subset, LLM_FEATURES)
         line = (f"{lang} n={len(subset)}  verdicts alone {_figures(verdicts_only, g)} | overall alone "
-                f"{_figures(overall_only, g)} | signals blend (CV) {_figures(sim_cv, g)} | verdicts+overall "
-                f"blend (CV) {_figures(llm_cv, g)} | + key-point coverage (CV) {_figures(coverage_cv, g)}")
+                f"{_figures(overall_only, g)} | similarity grader {_figures(similarity_only, g)} | signals "
+                f"refitted (CV) {_figures(sim_cv, g)} | verdicts+overall (CV) {_figures(model_cv, g)} | "
+                f"+ similarity (CV) {_figures(llm_cv, g)}")
         print(line)
         notes["cv"][lang] = line
     weights = Weights(
         llm=_fit(_matrix(rows, LLM_FEATURES), np.array(gold), LLM_FEATURES),
-        similarity=_fit(_matrix(rows, SIGNALS), np.array(gold), SIGNALS),
         command="python benchmarks/bench_grader.py fit " + " ".join(Path(f).name for f in args.files) + " --write",
         notes={**notes, "fitted": time.strftime("%Y-%m-%d"), "prompt_version": PROMPT_VERSION},
     )
@@ -166,7 +178,7 @@ def fit(args: argparse.Namespace) -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    rows = [json.loads(line) for p in args.files for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = _read(args.files)
     graded = [r for r in rows if r["status"] == "graded"]
     lat = sorted(r["latency"] for r in graded)
     tokens = [r["usage"]["prompt"] + r["usage"]["completion"] for r in graded]

@@ -2,9 +2,10 @@
 
 One model call per answer: the model sees instructions, question, reference and numbered key points
 (a prefix shared by every answer to that question, so the server's prompt cache serves it) and the
-fenced answer last, and replies with verdict codes only. Evidence, missing points and feedback are
-written here from those codes; the score blends the weighted verdicts with cheap lexical signals
-using weights fitted offline (`prompts/grade_weights.json`, see `benchmarks/bench_grader.py`)."""
+fenced answer last, and replies with verdict codes and one overall rating only. Evidence, missing
+points, factual errors and feedback are written here from those codes; the score blends the model's
+two judgements with the no-LLM `similarity` score, using weights fitted offline
+(`prompts/grade_weights.json`, see `benchmarks/bench_grader.py`)."""
 
 from __future__ import annotations
 
@@ -52,20 +53,24 @@ WEIGHTS_PATH = PROMPTS_DIR / "grade_weights.json"
 def _files_digest() -> str:
     here = Path(__file__).resolve().parent
     parts = [*sorted(PROMPTS_DIR.glob("grade*.md")), *sorted(PROMPTS_DIR.glob("grade_weights.json")),
-             *(here / name for name in ("grader.py", "manipulation.py", "rubric.py"))]
+             *(here / name for name in ("grader.py", "manipulation.py", "rubric.py", "similarity.py",
+                                        "similarity_params.json"))]
     return hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:8]
 
 
 # The eval harness caches predictions per prompt version, so it names the scoring method's
-# version (bump `grade-v2` when the method changes) and a digest of every file that decides a
-# grade: prompts, weights, and the grading, screening and rubric code (an edit there changes
+# version (bump `grade-v3` when the method changes) and a digest of every file that decides a
+# grade: prompts, weights, and the grading, screening, rubric and similarity code (an edit there changes
 # scores too, so cached predictions must not outlive it).
 log = logging.getLogger(__name__)
-PROMPT_VERSION = f"grade-v2+{_files_digest()}"
+PROMPT_VERSION = f"grade-v3+{_files_digest()}"
 _CODES: dict[int, Verdict] = {2: "covered", 1: "partly", 0: "missing"}
 _CAP_KEYWORD_STUFFING = 0.4  # a word list shows recognition, not understanding
 _CAP_OFF_TOPIC = 0.2
 _CAP_PASTED_REFERENCE = 0.3  # the reference pasted among junk or other text is not the candidate's answer
+# A key point judged 0 (missing or wrong) while one of the answer's sentences clearly talks about it
+# (evidence match at least this strong) was stated wrongly: that sentence is reported as an error.
+_MISSTATED_EVIDENCE = 0.4
 
 
 class PointVerdict(BaseModel):
@@ -124,18 +129,13 @@ class Blend(BaseModel):
 class Weights(BaseModel):
     """Fitted blends for the LLM grader and for the no-LLM fallback, with their provenance."""
 
-    llm: Blend = Field(description="Blend of the model's verdict score with the lexical signals.")
-    similarity: Blend = Field(description="Blend of lexical signals only (fallback when no model answers).")
+    llm: Blend = Field(description="Blend of the model's judgements with the no-LLM similarity score.")
     command: str = Field(default="", description="The command that produced these weights.")
     notes: dict[str, Any] = Field(default_factory=dict, description="Rows used, CV figures, date.")
 
 
-# Used only until `prompts/grade_weights.json` is fitted: verdicts alone / recall alone.
-_UNFITTED = Weights(
-    llm=Blend(intercept=0.0, coef={"verdicts": 1.0}),
-    similarity=Blend(intercept=0.0, coef={"token_recall": 1.0}),
-    command="(unfitted defaults)",
-)
+# Used only until `prompts/grade_weights.json` is fitted: the verdicts alone.
+_UNFITTED = Weights(llm=Blend(intercept=0.0, coef={"verdicts": 1.0}), command="(unfitted defaults)")
 
 
 @cache
@@ -148,11 +148,14 @@ def load_weights() -> Weights:
 
 def lexical_signals(question: str, answer: str, references: list[str], points: list[RubricPoint], lang: str) -> dict[str, float]:
     """Cheap, model-free overlap of answer and reference: the similarity grader's features (one
-    definition of each signal in the project) plus key-point term coverage."""
+    definition of each signal in the project), key-point term coverage, and `similarity`, the
+    no-LLM grader's score on 0..1 from those features."""
     from interviewer import similarity  # imported here: similarity imports Grade from this module
 
     found = similarity.features(question, references, answer, lang, key_points=points)
-    return {name: float(found.get(name, 0.0)) for name in (*similarity.FEATURES, "keypoint_coverage")}
+    signals = {name: float(found.get(name, 0.0)) for name in (*similarity.FEATURES, "keypoint_coverage")}
+    signals["similarity"] = similarity.predict(signals, lang)
+    return signals
 
 
 def _weighted_share(weights: list[int], shares: list[float]) -> float:
@@ -174,16 +177,17 @@ def verdict_score(verdicts: list[PointVerdict]) -> float:
 # --- the model call -------------------------------------------------------------------------------
 @cache
 def _verdict_schema(n_points: int) -> type[BaseModel]:
-    """JSON schema for exactly `n_points` codes, an overall rating `s` and the error flag; the
-    server turns it into a grammar, so a small model cannot produce prose or the wrong number of
-    codes. All three keys are required in the schema sent; parsing tolerates a reply without
-    `s` (then the verdicts stand in for it)."""
+    """JSON schema for exactly `n_points` codes and an overall rating `s`; the server turns it
+    into a grammar, so a small model cannot produce prose or the wrong number of codes. Both keys
+    are required in the schema sent; parsing tolerates a reply without `s` (then the verdicts
+    stand in for it). Every generated token costs ~65-100 ms on 2 cores, the reply's largest
+    share of an answer's latency, so nothing else is asked (an error flag `err` cost 4 tokens,
+    ~0.3 s; misstated points now come from the codes, see `_misstated`)."""
     return create_model(
         "Verdicts",
         __config__=ConfigDict(json_schema_extra=_require_all),
         v=(list[Literal[0, 1, 2]], Field(min_length=n_points, max_length=n_points)),
         s=(Literal[0, 1, 2, 3, 4] | None, Field(default=None)),
-        err=(Literal[0, 1], Field(default=0)),
     )
 
 
@@ -220,18 +224,16 @@ class _Reading(BaseModel):
     codes: list[int] = Field(description="0/1/2 per key point, as emitted (labels for feedback).")
     expected: list[float] = Field(description="Expected 0..2 per key point (the score uses these).")
     overall: float | None = Field(description="Expected overall rating on 0..1; None if not given.")
-    wrong: bool = Field(description="The model flagged a clearly wrong statement.")
 
 
 def _reading(parsed: BaseModel, reply: LLMReply) -> _Reading:
     codes: list[int] = list(parsed.v)  # type: ignore[attr-defined]
     rating: int | None = parsed.s  # type: ignore[attr-defined]
-    wrong = int(parsed.err)  # type: ignore[attr-defined]
-    emitted = [*codes, *([rating] if rating is not None else []), wrong]
-    sizes = [3] * len(codes) + ([5] if rating is not None else []) + [2]
+    emitted = [*codes, *([rating] if rating is not None else [])]
+    sizes = [3] * len(codes) + ([5] if rating is not None else [])
     values = expected_codes(reply.tokens, emitted, sizes)
     return _Reading(codes=codes, expected=values[: len(codes)],
-                    overall=values[len(codes)] / 4 if rating is not None else None, wrong=bool(wrong))
+                    overall=values[len(codes)] / 4 if rating is not None else None)
 
 
 # The digits allowed at a code's place were among the top 5 in the replies we inspected; one
@@ -244,7 +246,7 @@ def _ask_verdicts(
 ) -> tuple[_Reading | None, Usage, str]:
     """One call plus at most one repair; returns (reading or None, usage, error text)."""
     schema = _verdict_schema(n_points)
-    budget = 20 + 6 * n_points  # '{"v": [2, 1, 0], "s": 3, "err": 0}' with spaces is ~6 tokens per code
+    budget = 16 + 4 * n_points  # '{"v": [2, 1, 0], "s": 3}' with spaces: ~10 tokens + 3 per code
     reply = _complete_or_cut(model, messages, schema, budget)
     usage = reply.usage
     try:
@@ -462,17 +464,16 @@ def _score(
     signals = lexical_signals(question, content, references, points, lang)
     from_verdicts = expected_verdict_score(reading.expected, points)
     overall = reading.overall if reading.overall is not None else from_verdicts
-    features = {**signals, "verdicts": from_verdicts, "overall": overall, "err": float(reading.wrong)}
-    weights = load_weights()
-    lexical = weights.similarity.apply(signals)
+    features = {**signals, "verdicts": from_verdicts, "overall": overall}
+    lexical = signals["similarity"]
     # Confidence: the model's two judgements and the content-only estimate agree, nothing odd seen.
     spread = max(from_verdicts, overall, lexical) - min(from_verdicts, overall, lexical)
     confidence = max(0.05, min(0.95, 0.95 - 0.6 * spread - 0.15 * bool(flags)))
     flags = [*flags, "low_confidence"] if confidence < 0.4 else list(flags)
     return {
-        "normalized": _apply_caps(weights.llm.apply(features), lexical, flags, pasted),
+        "normalized": _apply_caps(load_weights().llm.apply(features), lexical, flags, pasted),
         "verdicts": verdicts,
-        "factual_errors": ["the answer contains a wrong statement (see the reference)"] if reading.wrong else [],
+        "factual_errors": _misstated(points, reading.codes, content, lang),
         "feedback": _feedback(verdicts, lang, flags),
         "missing_points": [v.point for v in verdicts if v.verdict != "covered"],
         "flags": flags,
@@ -481,6 +482,19 @@ def _score(
         "overall": round(overall, 4),
         "signals": {k: round(v, 4) for k, v in signals.items()},
     }
+
+
+def _misstated(points: list[RubricPoint], codes: list[int], content: str, lang: str) -> list[str]:
+    """Sentences of the answer that talk about a key point the model judged 0 (missing or wrong):
+    the answer addressed the point and got it wrong. Derived from the codes, so the reply stays
+    short (see `_verdict_schema`)."""
+    found = []
+    for point, code in zip(points, codes, strict=True):
+        quote, strength = evidence_for(point, content) if code == 0 else ("", 0.0)
+        if quote and strength >= _MISSTATED_EVIDENCE:
+            found.append(f"“{quote}” — 与要点不符：{point.text}" if lang == "zh"
+                         else f"“{quote}” — does not match the key point: {point.text}")
+    return found
 
 
 def _apply_caps(blended: float, lexical: float, flags: list[str], pasted_reference: bool) -> float:
@@ -501,9 +515,9 @@ def _similarity_grade(
     question: str, content: str, references: list[str], points: list[RubricPoint], flags: list[str], lang: str,
     citations: list[str], base: dict[str, Any], started: float, pasted: bool,
 ) -> Grade:
-    """The no-LLM grade: lexical signals through the fitted `similarity` blend."""
+    """The no-LLM grade: the `similarity` grader's score, with this grader's screening and caps."""
     signals = lexical_signals(question, content, references, points, lang)
-    lexical = load_weights().similarity.apply(signals)
+    lexical = signals["similarity"]
     final = _apply_caps(lexical, lexical, flags, pasted)
     verdicts = _lexical_verdicts(points, content)
     flags = [*flags, "fallback_grader"]

@@ -37,6 +37,7 @@ __all__ = [
     "grade",
     "load_params",
     "params_version",
+    "predict",
     "tokenize",
 ]
 
@@ -279,6 +280,13 @@ def load_params(path: Path = PARAMS_PATH) -> SimilarityParams:
     return params
 
 
+def predict(signals: dict[str, float], lang: str | None, params: SimilarityParams | None = None) -> float:
+    """The fitted regression's score on 0..1 for `signals` (from `features`): the `similarity`
+    grader's score, and the content-only estimate the LLM grader blends and caps with."""
+    model = (params or load_params()).model_for(lang)
+    return min(1.0, max(0.0, model.predict([signals[name] for name in FEATURES])))
+
+
 @cache
 def params_version(path: Path = PARAMS_PATH) -> str:
     """`similarity-<hash of the parameters file>`: part of every cache key and Grade."""
@@ -350,7 +358,7 @@ def grade(
     lang = lang or ("zh" if has_cjk(question + refs[0]) else "en")
     signals = features(question, refs, answer_cut, lang, key_points=key_points)
     model = params.model_for(lang)
-    normalized = min(1.0, max(0.0, model.predict([signals[name] for name in FEATURES])))
+    normalized = predict(signals, lang, params)
     flags = _answer_flags(answer_cut, lang, signals)
     if truncated:
         flags.insert(0, "truncated")
