@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -110,16 +110,23 @@ def search(
     ] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Only zh or en.")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="Only this topic slug (questions).")] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="hybrid (score fusion, default), hybrid-rrf-item (reciprocal-rank fusion "
+                          "per bank item), hybrid-rrf (reciprocal-rank fusion of records), vector or bm25.")
+    ] = "hybrid",
     json_out: JsonFlag = False,
 ) -> None:
     """Hybrid (vector + BM25) search over the question bank and ingested articles."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from interviewer.store import KINDS, open_store
+    from interviewer.store import KINDS, Mode, open_store
 
     if kind is not None and kind not in KINDS:
         raise _fail(InterviewerError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}"))
+    modes = get_args(Mode)
+    if mode not in modes:
+        raise _fail(InterviewerError(f"--mode must be one of {', '.join(modes)}, not {mode!r}"))
     where = {name: value for name, value in (("lang", lang), ("topic", topic)) if value}
     # The first open embeds the question bank; show that on stderr so --json output stays clean.
     with Progress(
@@ -130,7 +137,7 @@ def search(
         try:
             store = open_store(_settings(), progress=lambda done, total: bar.update(task, completed=done, total=total))
             hits = store.search(
-                query, k=k, kinds=(kind,) if kind else KINDS, where=where or None
+                query, k=k, kinds=(kind,) if kind else KINDS, where=where or None, mode=mode,  # type: ignore[arg-type]
             )
         except InterviewerError as exc:
             raise _fail(exc) from exc

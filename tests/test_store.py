@@ -561,3 +561,8 @@ def test_cli_search_prints_json_and_a_table(store: KnowledgeStore, monkeypatch: 
     assert table.exit_code == 0 and "dropout-why" in table.stdout
     bad = CliRunner().invoke(app, ["search", "x", "--kind", "papers"])
     assert bad.exit_code == 1 and "--kind must be one of" in bad.output
+    rrf = CliRunner().invoke(app, ["search", "梯度爆炸 梯度裁剪", "-k", "2", "--mode", "hybrid-rrf-item", "--json"])
+    assert rrf.exit_code == 0, rrf.output
+    assert "梯度爆炸" in json.loads(rrf.stdout)[0]["text"]
+    wrong_mode = CliRunner().invoke(app, ["search", "x", "--mode", "fancy"])
+    assert wrong_mode.exit_code == 1 and "--mode must be one of" in wrong_mode.output
