@@ -197,14 +197,8 @@ def test_disguised_instructions_are_seen_through(disguised: str) -> None:
 
 
 # --- keyword lists as hashtags and circled numbers ------------------------------------------------
-Q_RES = "What problem do residual connections solve, and why do they work?"
-REF_RES = ("Very deep plain networks suffer from degradation. A residual block learns F(x) and adds the identity "
-           "shortcut x, so gradients flow through the shortcut unchanged; bottleneck blocks and projection "
-           "shortcuts keep the cost low.")
-OWN_RES = "Residual connections make the network smaller so it overfits less."
-Q_RES_ZH = "残差连接解决了什么问题？为什么有效？"
-REF_RES_ZH = "深层普通网络会出现退化问题。残差块学习残差 F(x) 并加上恒等捷径 x，梯度可以沿捷径直接回传；瓶颈结构和投影捷径降低计算量。"
-OWN_RES_ZH = "残差连接让网络变小，所以不容易过拟合。"
+# the same residual-connection question and answers as the keyword-list tests in test_manipulation.py
+from test_manipulation import OWN_RES, OWN_RES_ZH, Q_RES, Q_RES_ZH, REF_RES, REF_RES_ZH  # noqa: E402
 
 
 @pytest.mark.parametrize(
